@@ -1,0 +1,270 @@
+//! HTTP to the CI server: authentication, a timeout on every call, capped bodies, and a
+//! classification of every way a response can be unusable.
+
+use std::time::Duration;
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use serde::de::DeserializeOwned;
+
+use super::error::{CiError, Problem};
+use crate::config::{CiConfig, CiKind, Credentials};
+
+#[derive(Clone)]
+pub struct CiHttp {
+    client: reqwest::Client,
+    kind: CiKind,
+    base: String,
+    credentials: Option<Credentials>,
+    timeout: Duration,
+    max_bytes: usize,
+}
+
+impl CiHttp {
+    pub fn new(config: &CiConfig, credentials: Option<Credentials>) -> Result<CiHttp, CiError> {
+        let client = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(5)))
+            // A redirect on an API call means a login page or a misconfigured URL: report it.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("ci-fleet/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| CiError {
+                kind: config.kind,
+                method: "INIT",
+                url: config.url.clone(),
+                problem: Problem::Unreachable(e.to_string()),
+            })?;
+        Ok(CiHttp {
+            client,
+            kind: config.kind,
+            base: config.url.clone(),
+            credentials,
+            timeout: config.timeout,
+            max_bytes: config.max_response_bytes,
+        })
+    }
+
+    pub fn kind(&self) -> CiKind {
+        self.kind
+    }
+
+    /// GETs `path_and_query` (relative to the base URL, context path included) and parses JSON.
+    pub async fn get_json<T: DeserializeOwned>(&self, path_and_query: &str) -> Result<T, CiError> {
+        let url = format!("{}{}", self.base, path_and_query);
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+        let fail = |problem| CiError {
+            kind: self.kind,
+            method: "GET",
+            url: format!("{}{}", self.base, path),
+            problem,
+        };
+        let request = self
+            .authorize(self.client.get(&url))
+            .header(ACCEPT, "application/json");
+        let response = request
+            .send()
+            .await
+            .map_err(|e| fail(transport_problem(&e, self.timeout)))?;
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = read_capped(response, self.max_bytes)
+            .await
+            .map_err(|p| fail(p.unwrap_or_else(|| Problem::Timeout(self.timeout))))?;
+        if let Some(problem) = status_problem(status, &content_type, &location, &body) {
+            return Err(fail(problem));
+        }
+        serde_json::from_slice(&body).map_err(|e| fail(Problem::Malformed(e.to_string())))
+    }
+
+    fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        match (&self.credentials, self.kind) {
+            (None, _) => request,
+            (Some(c), CiKind::TeamCity) => request.bearer_auth(c.token.expose()),
+            (Some(c), CiKind::Jenkins) => request.basic_auth(
+                c.user.as_deref().unwrap_or_default(),
+                Some(c.token.expose()),
+            ),
+        }
+    }
+}
+
+fn transport_problem(error: &reqwest::Error, timeout: Duration) -> Problem {
+    if error.is_timeout() {
+        Problem::Timeout(timeout)
+    } else {
+        let mut cause = error.to_string();
+        let mut source = std::error::Error::source(error);
+        while let Some(inner) = source {
+            cause = format!("{cause}: {inner}");
+            source = inner.source();
+        }
+        Problem::Unreachable(cause)
+    }
+}
+
+/// Reads at most `limit` bytes; `Err(None)` means the body timed out half way.
+async fn read_capped(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, Option<Problem>> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
+        return Err(Some(Problem::TooLarge { limit }));
+    }
+    let mut body = Vec::new();
+    loop {
+        match response.chunk().await {
+            Ok(Some(chunk)) => {
+                if body.len() + chunk.len() > limit {
+                    return Err(Some(Problem::TooLarge { limit }));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(None) => return Ok(body),
+            Err(e) if e.is_timeout() => return Err(None),
+            Err(e) => return Err(Some(Problem::Unreachable(format!("body cut off: {e}")))),
+        }
+    }
+}
+
+/// Everything except a 2xx JSON body is a problem; the order gives the clearest message.
+fn status_problem(status: u16, content_type: &str, location: &str, body: &[u8]) -> Option<Problem> {
+    let snippet = || snippet(body);
+    match status {
+        401 | 403 => Some(Problem::Unauthorized { status }),
+        300..=399 => Some(Problem::Redirected {
+            status,
+            location: location.to_owned(),
+        }),
+        500..=599 => Some(Problem::ServerError {
+            status,
+            snippet: snippet(),
+        }),
+        200..=299 => {
+            let looks_html = content_type.contains("html")
+                || body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'<');
+            if looks_html {
+                Some(Problem::NotJson {
+                    status,
+                    content_type: content_type.to_owned(),
+                })
+            } else if body.iter().all(u8::is_ascii_whitespace) {
+                Some(Problem::Malformed("empty body".into()))
+            } else {
+                None
+            }
+        }
+        _ => Some(Problem::UnexpectedStatus {
+            status,
+            snippet: snippet(),
+        }),
+    }
+}
+
+/// The start of an error body, on one line, for the log: enough to recognise the page.
+fn snippet(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(160)]);
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Percent-encodes a query value (Jenkins `tree=` and TeamCity `fields=`/`locator=` carry brackets, parentheses and colons).
+pub fn encode_query_value(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() * 2);
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b',' => {
+                out.push(byte as char)
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classifies_unusable_responses() {
+        let cases: Vec<(u16, &str, &[u8], Option<&str>)> = vec![
+            (200, "application/json", b"{\"items\":[]}", None),
+            (
+                200,
+                "text/html;charset=utf-8",
+                b"<html><body>Sign in</body></html>",
+                Some(
+                    "HTTP 200 answered \"text/html;charset=utf-8\" instead of JSON (a login page or a proxy in the way?)",
+                ),
+            ),
+            (
+                200,
+                "application/json",
+                b"  <!DOCTYPE html>",
+                Some(
+                    "HTTP 200 answered \"application/json\" instead of JSON (a login page or a proxy in the way?)",
+                ),
+            ),
+            (
+                200,
+                "application/json",
+                b"",
+                Some("response is not what the API documents: empty body"),
+            ),
+            (
+                401,
+                "text/html",
+                b"",
+                Some("HTTP 401: the server refused the credentials or their permissions"),
+            ),
+            (
+                403,
+                "text/html",
+                b"<html>",
+                Some("HTTP 403: the server refused the credentials or their permissions"),
+            ),
+            (
+                302,
+                "",
+                b"",
+                Some("HTTP 302 redirect to \"/login\" (a login page?)"),
+            ),
+            (
+                503,
+                "text/html",
+                b"<html>\n  Service   Unavailable</html>",
+                Some("HTTP 503 server error: <html> Service Unavailable</html>"),
+            ),
+            (404, "text/plain", b"Not found", Some("HTTP 404: Not found")),
+        ];
+        for (status, content_type, body, expected) in cases {
+            let got = status_problem(status, content_type, "/login", body).map(|p| p.to_string());
+            assert_eq!(got.as_deref(), expected, "{status} {content_type}");
+        }
+    }
+
+    #[test]
+    fn encodes_query_values() {
+        assert_eq!(
+            encode_query_value("items[id,why]{0,10}"),
+            "items%5Bid,why%5D%7B0,10%7D"
+        );
+        assert_eq!(
+            encode_query_value("pool:(name:Linux Pool)"),
+            "pool%3A%28name%3ALinux%20Pool%29"
+        );
+    }
+}

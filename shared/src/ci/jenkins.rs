@@ -1,0 +1,207 @@
+//! Jenkins adapter: two GETs a poll, `/queue/api/json` and `/computer/api/json`, each with
+//! a `tree=` that asks only for the fields used (SEMANTICS.md A1–A3).
+
+use async_trait::async_trait;
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Deserialize;
+
+use super::http::{CiHttp, encode_query_value};
+use super::{CiError, CiServer};
+use crate::domain::why::read_why;
+use crate::domain::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
+
+const QUEUE_TREE: &str =
+    "items[_class,id,why,blocked,buildable,stuck,pending,inQueueSince,task[name,labelExpression]]";
+const COMPUTER_TREE: &str = "computer[_class,displayName,offline,temporarilyOffline,idle,numExecutors,offlineCauseReason,assignedLabels[name],executors[idle]]";
+
+pub struct Jenkins {
+    http: CiHttp,
+}
+
+impl Jenkins {
+    pub fn new(http: CiHttp) -> Jenkins {
+        Jenkins { http }
+    }
+}
+
+#[async_trait]
+impl CiServer for Jenkins {
+    #[tracing::instrument(name = "jenkins.snapshot", skip_all)]
+    async fn snapshot(&self) -> Result<CiSnapshot, CiError> {
+        let queue_path = format!("/queue/api/json?tree={}", encode_query_value(QUEUE_TREE));
+        let computer_path = format!(
+            "/computer/api/json?tree={}",
+            encode_query_value(COMPUTER_TREE)
+        );
+        let (queue, computers) = tokio::try_join!(
+            self.http.get_json::<QueueJson>(&queue_path),
+            self.http.get_json::<ComputerSetJson>(&computer_path)
+        )?;
+        Ok(CiSnapshot {
+            agents: computers
+                .computer
+                .into_iter()
+                .map(ComputerJson::into_agent)
+                .collect(),
+            queue: queue.items.into_iter().map(ItemJson::into_build).collect(),
+        })
+    }
+}
+
+/// The fields ci-fleet reads; everything is optional because Jenkins omits what a
+/// subclass does not export and old versions export less (SEMANTICS.md A1.5–A1.6).
+#[derive(Debug, Deserialize)]
+pub struct QueueJson {
+    #[serde(default)]
+    pub items: Vec<ItemJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ItemJson {
+    #[serde(rename = "_class", default)]
+    pub class: Option<String>,
+    pub id: u64,
+    #[serde(default)]
+    pub why: Option<String>,
+    #[serde(default)]
+    pub blocked: bool,
+    #[serde(default)]
+    pub buildable: bool,
+    #[serde(default)]
+    pub stuck: bool,
+    #[serde(default)]
+    pub pending: bool,
+    #[serde(rename = "inQueueSince", default)]
+    pub in_queue_since: Option<i64>,
+    #[serde(default)]
+    pub task: Option<TaskJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TaskJson {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(rename = "labelExpression", default)]
+    pub label_expression: Option<String>,
+}
+
+impl ItemJson {
+    pub fn into_build(self) -> QueuedBuild {
+        let why = self.why.as_deref().unwrap_or("");
+        let reading = read_why(why);
+        let class = self.class.as_deref().unwrap_or("");
+        let waiting = if self.blocked || class.ends_with("$BlockedItem") {
+            Waiting::Blocked
+        } else if class.ends_with("$WaitingItem")
+            || (!self.buildable && class.is_empty() && reading.waiting == Waiting::QuietPeriod)
+        {
+            Waiting::QuietPeriod
+        } else if class.ends_with("$LeftItem") {
+            // Left the queue between our read and its removal: not demand.
+            Waiting::Pending
+        } else if self.pending {
+            Waiting::Pending
+        } else {
+            reading.waiting
+        };
+        // The job's own label expression is authoritative; `why` is the fallback for
+        // pipelines (PlaceholderTask) and Jenkins before 2.94.
+        let demand = match self
+            .task
+            .as_ref()
+            .and_then(|t| t.label_expression.as_deref())
+            .map(str::trim)
+        {
+            Some(label) if !label.is_empty() => match LabelExpr::parse(label) {
+                Ok(expr) => Demand::Expression(expr),
+                Err(e) => Demand::Unknown(e.to_string()),
+            },
+            _ => reading.demand,
+        };
+        QueuedBuild {
+            id: self.id.to_string(),
+            demand,
+            waiting,
+            stuck: self.stuck,
+            queued_since: self
+                .in_queue_since
+                .and_then(|ms| Utc.timestamp_millis_opt(ms).single())
+                .filter(|t: &DateTime<Utc>| t.timestamp() > 0),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ComputerSetJson {
+    #[serde(default)]
+    pub computer: Vec<ComputerJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ComputerJson {
+    #[serde(rename = "displayName")]
+    pub display_name: String,
+    #[serde(default)]
+    pub offline: bool,
+    #[serde(rename = "temporarilyOffline", default)]
+    pub temporarily_offline: bool,
+    #[serde(default = "yes")]
+    pub idle: bool,
+    #[serde(rename = "numExecutors", default)]
+    pub num_executors: u32,
+    #[serde(rename = "offlineCauseReason", default)]
+    pub offline_cause_reason: Option<String>,
+    #[serde(rename = "assignedLabels", default)]
+    pub assigned_labels: Vec<LabelJson>,
+    #[serde(default)]
+    pub executors: Vec<ExecutorJson>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+pub struct LabelJson {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExecutorJson {
+    #[serde(default)]
+    pub idle: Option<bool>,
+}
+
+impl ComputerJson {
+    pub fn into_agent(self) -> Agent {
+        let reported_busy = self
+            .executors
+            .iter()
+            .filter(|e| e.idle == Some(false))
+            .count() as u32;
+        let knows_executors = self.executors.iter().any(|e| e.idle.is_some());
+        // `idle:false` without executor detail still means a build is running.
+        let busy_executors = if knows_executors {
+            reported_busy
+        } else {
+            u32::from(!self.idle)
+        };
+        Agent {
+            labels: self
+                .assigned_labels
+                .into_iter()
+                .filter_map(|l| l.name)
+                .filter(|n| *n != self.display_name)
+                .collect(),
+            name: self.display_name,
+            executors: self.num_executors,
+            busy_executors,
+            // `offline` = temporarilyOffline || no channel (SEMANTICS.md A3.3); a node marked
+            // offline by hand hides whether it is connected, and either way it is no capacity.
+            connected: !self.offline || self.temporarily_offline,
+            accepting_tasks: !self.temporarily_offline,
+            offline_reason: self.offline_cause_reason.unwrap_or_default(),
+        }
+    }
+}

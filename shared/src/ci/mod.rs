@@ -1,0 +1,37 @@
+//! The CI port: what ci-fleet asks of a CI server, with a Jenkins and a TeamCity adapter.
+
+mod error;
+mod http;
+pub mod jenkins;
+pub mod teamcity;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use error::{CiError, Problem};
+pub use http::CiHttp;
+
+use crate::config::{CiConfig, CiKind, Credentials};
+use crate::domain::CiSnapshot;
+
+/// Everything the functions need from the CI server. A new CI call is a method here plus
+/// its two adapters, so handlers never see which CI server they talk to.
+#[async_trait]
+pub trait CiServer: Send + Sync {
+    /// One poll: every agent and every queued build, read in as few requests as the API allows.
+    async fn snapshot(&self) -> Result<CiSnapshot, CiError>;
+}
+
+/// Builds the adapter for the configured CI server; `credentials` are resolved already
+/// (inline or from Secrets Manager).
+pub fn connect(
+    config: &CiConfig,
+    credentials: Option<Credentials>,
+) -> Result<Arc<dyn CiServer>, CiError> {
+    let http = CiHttp::new(config, credentials)?;
+    Ok(match config.kind {
+        CiKind::Jenkins => Arc::new(jenkins::Jenkins::new(http)),
+        CiKind::TeamCity => Arc::new(teamcity::TeamCity::new(http)),
+    })
+}

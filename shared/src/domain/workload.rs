@@ -1,0 +1,328 @@
+//! A pool's workload: the numbers the scaling alarms watch.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::metric::{Datum, Unit};
+use super::model::{Agent, CiSnapshot, Waiting};
+use super::pool::Pool;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PoolWorkload {
+    pub pool: String,
+    pub queued_builds: u32,
+    pub stuck_builds: u32,
+    pub oldest_queued_seconds: f64,
+    pub busy_executors: u32,
+    pub idle_executors: u32,
+    pub online_executors: u32,
+    pub offline_agents: u32,
+    /// (busy + queued) / max(online, 1): 1.0 means exactly enough executors.
+    pub total_workload: f64,
+    /// ceil((busy + queued) / executors per instance).
+    pub desired_instances: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Workloads {
+    pub pools: Vec<PoolWorkload>,
+    /// Builds waiting for executors that no configured pool serves (no label, or a
+    /// label no pool matches); they are logged so a missing pool is noticed.
+    pub unattributed_builds: u32,
+}
+
+pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Utc>) -> Workloads {
+    let mut attributed = vec![false; snapshot.queue.len()];
+    let pools = pools
+        .iter()
+        .map(|pool| {
+            let members: Vec<&Agent> = snapshot
+                .agents
+                .iter()
+                .filter(|a| pool.contains(a))
+                .collect();
+            let mut workload = PoolWorkload {
+                pool: pool.name().to_owned(),
+                queued_builds: 0,
+                stuck_builds: 0,
+                oldest_queued_seconds: 0.0,
+                busy_executors: 0,
+                idle_executors: 0,
+                online_executors: 0,
+                offline_agents: 0,
+                total_workload: 0.0,
+                desired_instances: 0,
+            };
+            for agent in &members {
+                if agent.is_capacity() {
+                    let busy = agent.busy_executors.min(agent.executors);
+                    workload.busy_executors += busy;
+                    workload.idle_executors += agent.executors - busy;
+                    workload.online_executors += agent.executors;
+                } else {
+                    workload.offline_agents += 1;
+                }
+            }
+            for (index, build) in snapshot.queue.iter().enumerate() {
+                if build.waiting != Waiting::ForExecutor || !pool.wants(&build.demand, &members) {
+                    continue;
+                }
+                attributed[index] = true;
+                workload.queued_builds += 1;
+                if build.stuck {
+                    workload.stuck_builds += 1;
+                }
+                if let Some(since) = build.queued_since {
+                    let age = (now - since).num_milliseconds().max(0) as f64 / 1000.0;
+                    workload.oldest_queued_seconds = workload.oldest_queued_seconds.max(age);
+                }
+            }
+            let demand = workload.busy_executors + workload.queued_builds;
+            workload.total_workload =
+                f64::from(demand) / f64::from(workload.online_executors.max(1));
+            workload.desired_instances = demand.div_ceil(pool.spec.executors_per_instance.max(1));
+            workload
+        })
+        .collect();
+    let unattributed_builds = snapshot
+        .queue
+        .iter()
+        .zip(&attributed)
+        .filter(|(build, taken)| build.waiting == Waiting::ForExecutor && !**taken)
+        .count() as u32;
+    Workloads {
+        pools,
+        unattributed_builds,
+    }
+}
+
+impl PoolWorkload {
+    /// The DESIGN.md pool metrics, dimension `Pool`.
+    pub fn datums(&self, at: DateTime<Utc>, high_resolution: bool) -> Vec<Datum> {
+        let count = |name, value: u32| (name, f64::from(value), Unit::Count);
+        [
+            count("QueuedBuilds", self.queued_builds),
+            count("StuckBuilds", self.stuck_builds),
+            (
+                "OldestQueuedSeconds",
+                self.oldest_queued_seconds,
+                Unit::Seconds,
+            ),
+            count("BusyExecutors", self.busy_executors),
+            count("IdleExecutors", self.idle_executors),
+            count("OnlineExecutors", self.online_executors),
+            count("OfflineAgents", self.offline_agents),
+            ("TotalWorkload", self.total_workload, Unit::None),
+            count("DesiredInstances", self.desired_instances),
+        ]
+        .into_iter()
+        .map(|(name, value, unit)| {
+            Datum::new(name, value, unit, at)
+                .with_dimension("Pool", &self.pool)
+                .high_resolution(high_resolution)
+        })
+        .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::domain::model::Demand;
+    use crate::domain::model::fixtures::{agent, queued};
+    use crate::domain::pool::PoolSpec;
+
+    fn pool(name: &str, label: &str, executors_per_instance: u32) -> Pool {
+        Pool::jenkins(PoolSpec {
+            name: name.into(),
+            ci_label: label.into(),
+            asg: format!("{name}-asg"),
+            executors_per_instance,
+        })
+        .expect("fixture pool label parses")
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    #[test]
+    fn counts_capacity_and_demand_per_pool() {
+        struct Case {
+            name: &'static str,
+            snapshot: CiSnapshot,
+            expect: (u32, u32, u32, u32, u32, f64, u32), // queued, busy, idle, online, offline, workload, desired
+        }
+        let linux = pool("linux", "linux", 4);
+        let cases = vec![
+            Case {
+                name: "empty pool, empty queue",
+                snapshot: CiSnapshot::default(),
+                expect: (0, 0, 0, 0, 0, 0.0, 0),
+            },
+            Case {
+                name: "pool scaled to zero sees its queue",
+                snapshot: CiSnapshot {
+                    agents: vec![],
+                    queue: vec![queued("1", "linux"), queued("2", "linux")],
+                },
+                expect: (2, 0, 0, 0, 0, 2.0, 1),
+            },
+            Case {
+                name: "busy and idle executors of online agents",
+                snapshot: CiSnapshot {
+                    agents: vec![
+                        agent("a").labelled(&["linux"]).executors(4).busy(3),
+                        agent("b").labelled(&["linux"]).executors(4),
+                    ],
+                    queue: vec![],
+                },
+                expect: (0, 3, 5, 8, 0, 3.0 / 8.0, 1),
+            },
+            Case {
+                name: "offline and temporarily offline agents are not capacity",
+                snapshot: CiSnapshot {
+                    agents: vec![
+                        agent("a").labelled(&["linux"]).executors(4).busy(4),
+                        agent("b").labelled(&["linux"]).executors(4).disconnected(),
+                        agent("c")
+                            .labelled(&["linux"])
+                            .executors(4)
+                            .busy(1)
+                            .temporarily_offline(),
+                    ],
+                    queue: vec![queued("1", "linux")],
+                },
+                expect: (1, 4, 0, 4, 2, 5.0 / 4.0, 2),
+            },
+            Case {
+                name: "blocked, quiet and pending items are not demand",
+                snapshot: CiSnapshot {
+                    agents: vec![],
+                    queue: vec![
+                        queued("1", "linux").waiting(Waiting::Blocked),
+                        queued("2", "linux").waiting(Waiting::QuietPeriod),
+                        queued("3", "linux").waiting(Waiting::Pending),
+                        queued("4", "linux"),
+                    ],
+                },
+                expect: (1, 0, 0, 0, 0, 1.0, 1),
+            },
+            Case {
+                name: "other pools' labels are not ours",
+                snapshot: CiSnapshot {
+                    agents: vec![agent("w").labelled(&["windows"]).executors(2)],
+                    queue: vec![queued("1", "windows"), queued("2", "linux && gpu")],
+                },
+                expect: (0, 0, 0, 0, 0, 0.0, 0),
+            },
+            Case {
+                name: "busy count never exceeds executors",
+                snapshot: CiSnapshot {
+                    agents: vec![agent("a").labelled(&["linux"]).executors(2).busy(5)],
+                    queue: vec![],
+                },
+                expect: (0, 2, 0, 2, 0, 1.0, 1),
+            },
+        ];
+        for case in cases {
+            let result = compute_workloads(std::slice::from_ref(&linux), &case.snapshot, now());
+            let w = &result.pools[0];
+            let got = (
+                w.queued_builds,
+                w.busy_executors,
+                w.idle_executors,
+                w.online_executors,
+                w.offline_agents,
+                w.total_workload,
+                w.desired_instances,
+            );
+            assert_eq!(got, case.expect, "{}", case.name);
+        }
+    }
+
+    #[test]
+    fn attributes_queued_builds_to_every_pool_that_can_run_them() {
+        let pools = [
+            pool("cpu", "linux && !gpu", 4),
+            pool("gpu", "linux && gpu", 1),
+            pool("win", "windows", 2),
+        ];
+        let snapshot = CiSnapshot {
+            agents: vec![
+                agent("cpu-1").labelled(&["linux"]).executors(4),
+                agent("gpu-1").labelled(&["linux", "gpu"]).executors(1),
+            ],
+            queue: vec![
+                queued("plain-linux", "linux"),
+                queued("needs-gpu", "gpu"),
+                queued("node-pinned", "gpu-1"),
+                queued("windows-from-zero", "windows"),
+                queued("nobody", "macos"),
+                queued("anything", "linux").demand(Demand::Any),
+            ],
+        };
+        let result = compute_workloads(&pools, &snapshot, now());
+        let queued: Vec<(&str, u32)> = result
+            .pools
+            .iter()
+            .map(|w| (w.pool.as_str(), w.queued_builds))
+            .collect();
+        assert_eq!(queued, vec![("cpu", 1), ("gpu", 3), ("win", 1)]);
+        assert_eq!(
+            result.unattributed_builds, 2,
+            "macos and the unlabelled build"
+        );
+    }
+
+    #[test]
+    fn stuck_and_oldest_wait_cover_only_this_pools_demand() {
+        let linux = pool("linux", "linux", 4);
+        let minutes_ago = |m| now() - chrono::Duration::minutes(m);
+        let snapshot = CiSnapshot {
+            agents: vec![],
+            queue: vec![
+                queued("1", "linux").since(minutes_ago(3)).stuck(),
+                queued("2", "linux").since(minutes_ago(1)),
+                queued("3", "linux")
+                    .since(minutes_ago(30))
+                    .waiting(Waiting::Blocked),
+                queued("4", "windows").since(minutes_ago(60)).stuck(),
+            ],
+        };
+        let w = &compute_workloads(&[linux], &snapshot, now()).pools[0];
+        assert_eq!(
+            (w.queued_builds, w.stuck_builds, w.oldest_queued_seconds),
+            (2, 1, 180.0)
+        );
+    }
+
+    #[test]
+    fn datums_carry_the_pool_dimension_and_resolution() {
+        let linux = pool("linux", "linux", 4);
+        let w = &compute_workloads(&[linux], &CiSnapshot::default(), now()).pools[0];
+        let datums = w.datums(now(), true);
+        let names: Vec<&str> = datums.iter().map(|d| d.name).collect();
+        assert_eq!(
+            names,
+            [
+                "QueuedBuilds",
+                "StuckBuilds",
+                "OldestQueuedSeconds",
+                "BusyExecutors",
+                "IdleExecutors",
+                "OnlineExecutors",
+                "OfflineAgents",
+                "TotalWorkload",
+                "DesiredInstances"
+            ]
+        );
+        assert!(datums.iter().all(
+            |d| d.dimensions == vec![("Pool", "linux".to_owned())] && d.storage_resolution == 1
+        ));
+    }
+}

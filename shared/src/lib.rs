@@ -1,0 +1,13 @@
+//! ci-fleet's library: the domain rules, the CI and AWS adapters behind small ports,
+//! configuration from the environment, telemetry and the runner every function uses.
+
+pub mod aws;
+pub mod ci;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod runner;
+pub mod telemetry;
+
+pub use error::{Error, Result};

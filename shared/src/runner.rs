@@ -1,0 +1,148 @@
+//! How every function binary starts: inside Lambda it serves the Runtime API; outside
+//! (no `AWS_LAMBDA_RUNTIME_API`) it runs the handler once, `NAME [--event FILE|-] [--dry-run]`,
+//! prints the JSON response on stdout, and exits non-zero with a one-line reason on error.
+
+use std::future::Future;
+use std::io::Read;
+use std::process::ExitCode;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+use crate::config::Env;
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Mode {
+    Lambda,
+    Once { event_file: Option<String> },
+}
+
+#[derive(Debug, Clone)]
+pub struct Launch {
+    name: &'static str,
+    mode: Mode,
+    /// Writes nothing to the CI server or AWS; the response lists what it would have done.
+    pub dry_run: bool,
+}
+
+impl Launch {
+    /// Reads the command line (outside Lambda) or `DRY_RUN` (inside). `Err` carries the
+    /// text to print and the exit code (usage asked for, or a bad argument).
+    pub fn from_args(name: &'static str) -> std::result::Result<Launch, ExitCode> {
+        let env = Env::from_process();
+        if env.get("AWS_LAMBDA_RUNTIME_API").is_some() {
+            let dry_run = env
+                .flag("DRY_RUN", false)
+                .map_err(|e| fail_line(name, &e))?;
+            return Ok(Launch {
+                name,
+                mode: Mode::Lambda,
+                dry_run,
+            });
+        }
+        let mut args = std::env::args().skip(1);
+        let mut event_file = None;
+        let mut dry_run = false;
+        while let Some(arg) = args.next() {
+            match arg.as_str() {
+                "--dry-run" => dry_run = true,
+                "--event" => match args.next() {
+                    Some(file) => event_file = Some(file),
+                    None => {
+                        return Err(usage(
+                            name,
+                            Some("--event needs a file name, or - for stdin"),
+                        ));
+                    }
+                },
+                "-h" | "--help" => return Err(usage(name, None)),
+                other => return Err(usage(name, Some(&format!("unknown argument {other:?}")))),
+            }
+        }
+        Ok(Launch {
+            name,
+            mode: Mode::Once { event_file },
+            dry_run,
+        })
+    }
+
+    /// Reports a start-up failure (configuration, clients) the way the mode expects.
+    pub fn fail(&self, error: &Error) -> ExitCode {
+        tracing::error!(error = %error, "{} could not start", self.name);
+        fail_line(self.name, error)
+    }
+
+    /// Runs `handler` on the Lambda events, or once on `--event` / `default_event`.
+    pub async fn serve<F, Fut>(self, default_event: Value, handler: F) -> ExitCode
+    where
+        F: Fn(Value) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Value>> + Send,
+    {
+        match self.mode {
+            Mode::Lambda => {
+                let handler = &handler;
+                let service = service_fn(move |event: LambdaEvent<Value>| async move {
+                    handler(event.payload).await.map_err(|e| {
+                        tracing::error!(error = %e, "invocation failed");
+                        lambda_runtime::Error::from(e.to_string())
+                    })
+                });
+                match lambda_runtime::run(service).await {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => fail_line(self.name, &Error::Failed(format!("Lambda runtime: {e}"))),
+                }
+            }
+            Mode::Once { ref event_file } => {
+                let event = match event_file {
+                    None => Ok(default_event),
+                    Some(file) => read_event(file),
+                };
+                let result = match event {
+                    Ok(event) => handler(event).await,
+                    Err(e) => Err(e),
+                };
+                match result.and_then(|response| {
+                    serde_json::to_string_pretty(&response)
+                        .map_err(|e| Error::Failed(e.to_string()))
+                }) {
+                    Ok(text) => {
+                        println!("{text}");
+                        ExitCode::SUCCESS
+                    }
+                    Err(e) => self.fail(&e),
+                }
+            }
+        }
+    }
+}
+
+fn read_event(file: &str) -> Result<Value> {
+    let mut text = String::new();
+    let read = if file == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(file).map(|t| text = t)
+    };
+    read.map_err(|e| Error::Event(format!("{file}: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| Error::Event(format!("{file}: not JSON: {e}")))
+}
+
+fn fail_line(name: &str, error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("{name}: {error}");
+    ExitCode::FAILURE
+}
+
+fn usage(name: &str, problem: Option<&str>) -> ExitCode {
+    if let Some(problem) = problem {
+        eprintln!("{name}: {problem}");
+    }
+    eprintln!(
+        "usage: {name} [--event FILE|-] [--dry-run]\n  Runs the handler once and prints its JSON response (outside Lambda)."
+    );
+    if problem.is_some() {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
