@@ -28,24 +28,45 @@ impl Jenkins {
 impl CiServer for Jenkins {
     #[tracing::instrument(name = "jenkins.snapshot", skip_all)]
     async fn snapshot(&self) -> Result<CiSnapshot, CiError> {
-        let queue_path = format!("/queue/api/json?tree={}", encode_query_value(QUEUE_TREE));
-        let computer_path = format!(
-            "/computer/api/json?tree={}",
-            encode_query_value(COMPUTER_TREE)
-        );
+        let [queue_path, computer_path] = poll_paths();
         let (queue, computers) = tokio::try_join!(
             self.http.get_json::<QueueJson>(&queue_path),
             self.http.get_json::<ComputerSetJson>(&computer_path)
         )?;
-        Ok(CiSnapshot {
-            agents: computers
-                .computer
-                .into_iter()
-                .map(ComputerJson::into_agent)
-                .collect(),
-            queue: queue.items.into_iter().map(ItemJson::into_build).collect(),
-        })
+        Ok(into_snapshot(queue, computers))
     }
+}
+
+/// Builds the snapshot from the two parsed responses (separate from HTTP so the parse
+/// cost can be measured and fuzzed on its own).
+pub fn into_snapshot(queue: QueueJson, computers: ComputerSetJson) -> CiSnapshot {
+    CiSnapshot {
+        agents: computers
+            .computer
+            .into_iter()
+            .map(ComputerJson::into_agent)
+            .collect(),
+        queue: queue.items.into_iter().map(ItemJson::into_build).collect(),
+    }
+}
+
+/// Parses raw `/queue/api/json` and `/computer/api/json` bodies.
+pub fn parse_snapshot(queue: &[u8], computers: &[u8]) -> Result<CiSnapshot, serde_json::Error> {
+    Ok(into_snapshot(
+        serde_json::from_slice(queue)?,
+        serde_json::from_slice(computers)?,
+    ))
+}
+
+/// The `tree=` queries the adapter sends, for tools that fetch the same documents.
+pub fn poll_paths() -> [String; 2] {
+    [
+        format!("/queue/api/json?tree={}", encode_query_value(QUEUE_TREE)),
+        format!(
+            "/computer/api/json?tree={}",
+            encode_query_value(COMPUTER_TREE)
+        ),
+    ]
 }
 
 /// The fields ci-fleet reads; everything is optional because Jenkins omits what a
