@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{Pool, PoolSpec};
+use crate::domain::{AgentNameSource, Pool, PoolSpec};
 use crate::error::{Error, Result};
 
 /// A snapshot of the environment, so configuration is read once and tests can supply their own.
@@ -197,6 +197,12 @@ impl CiConfig {
             max_response_bytes,
         })
     }
+}
+
+/// `AGENT_NAME_SOURCE`: `instance-id` (default), `private-dns-name` or `tag:<Key>`.
+pub fn agent_name_source_from_env(env: &Env) -> Result<AgentNameSource> {
+    AgentNameSource::parse(env.get("AGENT_NAME_SOURCE").unwrap_or("instance-id"))
+        .map_err(|e| Error::config("AGENT_NAME_SOURCE", e))
 }
 
 /// `POOLS`: a JSON list of `{"name","ci_label","asg","executors_per_instance"}`.

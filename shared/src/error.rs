@@ -24,6 +24,17 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
+    /// The `errorType` Lambda reports for a failed invocation.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Config { .. } => "ConfigError",
+            Error::Ci(_) => "CiServerError",
+            Error::Aws { .. } => "AwsError",
+            Error::Event(_) => "MalformedEvent",
+            Error::Failed(_) => "Failed",
+        }
+    }
+
     pub fn config(variable: impl Into<String>, reason: impl Into<String>) -> Error {
         Error::Config {
             variable: variable.into(),

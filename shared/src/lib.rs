@@ -5,6 +5,7 @@ pub mod aws;
 pub mod ci;
 pub mod config;
 pub mod domain;
+pub mod dry_run;
 pub mod error;
 pub mod events;
 pub mod runner;

@@ -85,7 +85,10 @@ impl Launch {
                 let service = service_fn(move |event: LambdaEvent<Value>| async move {
                     handler(event.payload).await.map_err(|e| {
                         tracing::error!(error = %e, "invocation failed");
-                        lambda_runtime::Error::from(e.to_string())
+                        lambda_runtime::Diagnostic {
+                            error_type: e.kind().to_owned(),
+                            error_message: e.to_string(),
+                        }
                     })
                 });
                 match lambda_runtime::run(service).await {

@@ -168,7 +168,7 @@ mod tests {
 
     use async_trait::async_trait;
     use shared::aws::metrics::RecordingMetrics;
-    use shared::ci::{CiError, Problem};
+    use shared::ci::{CiError, OfflineChange, Problem};
     use shared::config::{CiConfig, CiKind, CredentialSource};
     use shared::domain::{Agent, CiSnapshot, Pool, PoolSpec};
 
@@ -187,6 +187,14 @@ mod tests {
                 url: "http://ci/queue/api/json".into(),
                 problem: Problem::Timeout(Duration::from_secs(8)),
             })
+        }
+
+        async fn take_offline(&self, _: &str, _: &str) -> Result<OfflineChange, CiError> {
+            unreachable!("publish-workload never writes to the CI server")
+        }
+
+        async fn remove_agent(&self, _: &str) -> Result<(), CiError> {
+            unreachable!("publish-workload never writes to the CI server")
         }
     }
 

@@ -39,7 +39,7 @@ impl MetricsSink for CloudWatchMetrics {
             self.client
                 .put_metric_data()
                 .namespace(namespace)
-                .set_metric_data(Some(batch.iter().map(|d| to_cloudwatch(d)).collect()))
+                .set_metric_data(Some(batch.iter().map(to_cloudwatch).collect()))
                 .send()
                 .await
                 .map_err(|e| Error::aws("PutMetricData", e))?;

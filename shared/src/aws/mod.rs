@@ -1,8 +1,11 @@
 //! AWS adapters behind small ports. Clients are built once per process from the SDK's
 //! own environment (`AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`).
 
+pub mod groups;
+pub mod instances;
 pub mod metrics;
 pub mod secrets;
+pub mod store;
 
 use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;

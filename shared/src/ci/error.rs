@@ -46,6 +46,8 @@ pub enum Problem {
     },
     Malformed(String),
     Refused(String),
+    /// The agent or object named does not exist on the CI server.
+    NotFound(String),
 }
 
 impl fmt::Display for Problem {
@@ -81,6 +83,7 @@ impl fmt::Display for Problem {
                 write!(f, "response is not what the API documents: {reason}")
             }
             Problem::Refused(reason) => write!(f, "{reason}"),
+            Problem::NotFound(what) => write!(f, "HTTP 404: no {what}"),
         }
     }
 }

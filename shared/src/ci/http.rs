@@ -80,11 +80,137 @@ impl CiHttp {
             .to_owned();
         let body = read_capped(response, self.max_bytes)
             .await
-            .map_err(|p| fail(p.unwrap_or_else(|| Problem::Timeout(self.timeout))))?;
+            .map_err(|p| fail(p.unwrap_or(Problem::Timeout(self.timeout))))?;
         if let Some(problem) = status_problem(status, &content_type, &location, &body) {
             return Err(fail(problem));
         }
         serde_json::from_slice(&body).map_err(|e| fail(Problem::Malformed(e.to_string())))
+    }
+
+    /// Sends a write (POST/PUT/DELETE) and returns the status; 2xx and 3xx (Jenkins
+    /// answers its actions with 302) are success, 404 is `NotFound`, the rest errors.
+    /// Jenkins servers that demand a crumb even with API tokens get one, with the session
+    /// cookie it is bound to (SEMANTICS.md A7.1).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+    ) -> Result<u16, CiError> {
+        let (status, text) = self
+            .send_once(method.clone(), path_and_query, body.clone(), None)
+            .await?;
+        let needs_crumb = self.kind == CiKind::Jenkins
+            && status == 403
+            && text.to_ascii_lowercase().contains("crumb");
+        let (status, text) = if needs_crumb {
+            let crumb = self.crumb().await?;
+            self.send_once(method.clone(), path_and_query, body, Some(crumb))
+                .await?
+        } else {
+            (status, text)
+        };
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+        let fail = |problem| CiError {
+            kind: self.kind,
+            method: method_name(&method),
+            url: format!("{}{}", self.base, path),
+            problem,
+        };
+        match status {
+            200..=399 => Ok(status),
+            404 => Err(fail(Problem::NotFound(path.to_owned()))),
+            401 | 403 => Err(fail(Problem::Unauthorized { status })),
+            500..=599 => Err(fail(Problem::ServerError {
+                status,
+                snippet: snippet(text.as_bytes()),
+            })),
+            _ => Err(fail(Problem::UnexpectedStatus {
+                status,
+                snippet: snippet(text.as_bytes()),
+            })),
+        }
+    }
+
+    async fn send_once(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+        crumb: Option<Crumb>,
+    ) -> Result<(u16, String), CiError> {
+        let url = format!("{}{}", self.base, path_and_query);
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+        let fail = |problem| CiError {
+            kind: self.kind,
+            method: method_name(&method),
+            url: format!("{}{}", self.base, path),
+            problem,
+        };
+        let mut request = self.authorize(self.client.request(method.clone(), &url));
+        if let Some((content_type, bytes)) = body {
+            request = request.header(CONTENT_TYPE, content_type).body(bytes);
+        }
+        if let Some(crumb) = crumb {
+            request = request.header(crumb.field.as_str(), crumb.value.as_str());
+            if let Some(cookie) = crumb.cookie {
+                request = request.header(reqwest::header::COOKIE, cookie);
+            }
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| fail(transport_problem(&e, self.timeout)))?;
+        let status = response.status().as_u16();
+        let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
+        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+    }
+
+    async fn crumb(&self) -> Result<Crumb, CiError> {
+        let url = format!("{}/crumbIssuer/api/json", self.base);
+        let fail = |problem| CiError {
+            kind: self.kind,
+            method: "GET",
+            url: url.clone(),
+            problem,
+        };
+        let response = self
+            .authorize(self.client.get(&url))
+            .send()
+            .await
+            .map_err(|e| fail(transport_problem(&e, self.timeout)))?;
+        let cookie = response
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .filter_map(|v| v.split(';').next())
+            .filter(|v| v.starts_with("JSESSIONID"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let status = response.status().as_u16();
+        let body = read_capped(response, 64 * 1024)
+            .await
+            .map_err(|p| fail(p.unwrap_or(Problem::Timeout(self.timeout))))?;
+        if status != 200 {
+            return Err(fail(Problem::UnexpectedStatus {
+                status,
+                snippet: snippet(&body),
+            }));
+        }
+        #[derive(serde::Deserialize)]
+        struct CrumbJson {
+            crumb: String,
+            #[serde(rename = "crumbRequestField")]
+            field: String,
+        }
+        let parsed: CrumbJson =
+            serde_json::from_slice(&body).map_err(|e| fail(Problem::Malformed(e.to_string())))?;
+        Ok(Crumb {
+            field: parsed.field,
+            value: parsed.crumb,
+            cookie: (!cookie.is_empty()).then_some(cookie),
+        })
     }
 
     fn authorize(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
@@ -96,6 +222,23 @@ impl CiHttp {
                 Some(c.token.expose()),
             ),
         }
+    }
+}
+
+/// A Jenkins CSRF crumb with the session cookie it was issued for.
+#[derive(Clone)]
+struct Crumb {
+    field: String,
+    value: String,
+    cookie: Option<String>,
+}
+
+fn method_name(method: &reqwest::Method) -> &'static str {
+    match *method {
+        reqwest::Method::POST => "POST",
+        reqwest::Method::PUT => "PUT",
+        reqwest::Method::DELETE => "DELETE",
+        _ => "GET",
     }
 }
 
@@ -180,7 +323,7 @@ fn snippet(body: &[u8]) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Percent-encodes a query value (Jenkins `tree=` and TeamCity `fields=`/`locator=` carry brackets, parentheses and colons).
+/// Percent-encodes a path segment or query value (Jenkins `tree=` and TeamCity `fields=`/`locator=` carry brackets, parentheses and colons).
 pub fn encode_query_value(value: &str) -> String {
     let mut out = String::with_capacity(value.len() * 2);
     for byte in value.bytes() {

@@ -5,10 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
+use super::error::Problem;
 use super::http::{CiHttp, encode_query_value};
-use super::{CiError, CiServer};
+use super::{CiError, CiServer, OfflineChange};
 use crate::domain::why::read_why;
 use crate::domain::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
+use reqwest::Method;
 
 const QUEUE_TREE: &str =
     "items[_class,id,why,blocked,buildable,stuck,pending,inQueueSince,task[name,labelExpression]]";
@@ -35,6 +37,68 @@ impl CiServer for Jenkins {
         )?;
         Ok(into_snapshot(queue, computers))
     }
+
+    #[tracing::instrument(name = "jenkins.take_offline", skip(self, reason))]
+    async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
+        let computer = computer_path(agent);
+        let message = encode_query_value(reason);
+        for _ in 0..2 {
+            if self.is_temporarily_offline(&computer).await? {
+                return Ok(OfflineChange::AlreadyOffline);
+            }
+            self.http
+                .send(
+                    Method::POST,
+                    &format!("{computer}/toggleOffline?offlineMessage={message}"),
+                    None,
+                )
+                .await?;
+            // Someone may have toggled between our read and our toggle: check, and put it right once.
+            if self.is_temporarily_offline(&computer).await? {
+                return Ok(OfflineChange::TakenOffline);
+            }
+        }
+        Ok(OfflineChange::TakenOffline)
+    }
+
+    #[tracing::instrument(name = "jenkins.remove_agent", skip(self))]
+    async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {
+        match self
+            .http
+            .send(
+                Method::POST,
+                &format!("{}/doDelete", computer_path(agent)),
+                None,
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CiError {
+                problem: Problem::NotFound(_),
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Jenkins {
+    async fn is_temporarily_offline(&self, computer: &str) -> Result<bool, CiError> {
+        #[derive(Deserialize)]
+        struct OfflineJson {
+            #[serde(rename = "temporarilyOffline", default)]
+            temporarily_offline: bool,
+        }
+        let state: OfflineJson = self
+            .http
+            .get_json(&format!("{computer}/api/json?tree=temporarilyOffline"))
+            .await?;
+        Ok(state.temporarily_offline)
+    }
+}
+
+fn computer_path(agent: &str) -> String {
+    format!("/computer/{}", encode_query_value(agent))
 }
 
 /// Builds the snapshot from the two parsed responses (separate from HTTP so the parse

@@ -21,6 +21,21 @@ use crate::domain::CiSnapshot;
 pub trait CiServer: Send + Sync {
     /// One poll: every agent and every queued build, read in as few requests as the API allows.
     async fn snapshot(&self) -> Result<CiSnapshot, CiError>;
+
+    /// Stops new work on an agent, with a reason a person reads in the CI's UI. Idempotent:
+    /// an agent already offline stays offline and keeps its reason (Jenkins `toggleOffline`
+    /// really toggles, so the state is read first).
+    async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError>;
+
+    /// Deletes an agent whose instance is gone. An agent that is already gone is success.
+    async fn remove_agent(&self, agent: &str) -> Result<(), CiError>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OfflineChange {
+    TakenOffline,
+    AlreadyOffline,
 }
 
 /// Builds the adapter for the configured CI server; `credentials` are resolved already

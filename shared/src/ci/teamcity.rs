@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::error::Problem;
 use super::http::{CiHttp, encode_query_value};
-use super::{CiError, CiServer};
+use super::{CiError, CiServer, OfflineChange};
 use crate::domain::{Agent, CiSnapshot, Demand, QueuedBuild, Waiting};
+use reqwest::Method;
 
 const AGENT_FIELDS: &str =
     "count,nextHref,agent(id,name,connected,enabled,authorized,pool(id,name),build(id))";
@@ -94,6 +95,58 @@ impl CiServer for TeamCity {
             queue,
         })
     }
+
+    #[tracing::instrument(name = "teamcity.take_offline", skip(self, reason))]
+    async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
+        #[derive(Deserialize)]
+        struct EnabledJson {
+            #[serde(default)]
+            enabled: bool,
+        }
+        let path = agent_path(agent);
+        let state: EnabledJson = self
+            .http
+            .get_json(&format!("{path}?fields=id,enabled"))
+            .await?;
+        if !state.enabled {
+            return Ok(OfflineChange::AlreadyOffline);
+        }
+        // enabledInfo sets the state (no toggle) and keeps the reason as the disable comment.
+        let body = serde_json::json!({"status": false, "comment": {"text": reason}})
+            .to_string()
+            .into_bytes();
+        self.http
+            .send(
+                Method::PUT,
+                &format!("{path}/enabledInfo"),
+                Some(("application/json", body)),
+            )
+            .await?;
+        Ok(OfflineChange::TakenOffline)
+    }
+
+    #[tracing::instrument(name = "teamcity.remove_agent", skip(self))]
+    async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {
+        match self
+            .http
+            .send(Method::DELETE, &agent_path(agent), None)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(CiError {
+                problem: Problem::NotFound(_),
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn agent_path(agent: &str) -> String {
+    format!(
+        "/app/rest/agents/{}",
+        encode_query_value(&format!("name:{agent}"))
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -2,6 +2,7 @@
 //! agents and queued builds belong to it, and how busy it is. Everything here is a
 //! pure function of its inputs so it can be table-tested and replayed by fleet-sim.
 
+pub mod instance;
 pub mod label_expr;
 pub mod metric;
 pub mod model;
@@ -9,6 +10,7 @@ pub mod pool;
 pub mod why;
 pub mod workload;
 
+pub use instance::{AgentNameSource, InstanceInfo};
 pub use label_expr::{LabelExpr, LabelExprError};
 pub use metric::{Datum, Unit};
 pub use model::{Agent, CiSnapshot, Demand, QueuedBuild, Waiting};

@@ -60,7 +60,7 @@ impl Pool {
     pub fn wants(&self, demand: &Demand, members: &[&Agent]) -> bool {
         match (demand, &self.selector) {
             (Demand::Any | Demand::Unknown(_), _) => false,
-            (Demand::Pools(pools), _) => pools.iter().any(|p| *p == self.spec.ci_label),
+            (Demand::Pools(pools), _) => pools.contains(&self.spec.ci_label),
             (Demand::Expression(wanted), PoolSelector::Labels(own)) => {
                 if wanted == own {
                     return true;

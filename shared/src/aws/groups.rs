@@ -1,0 +1,266 @@
+//! The Auto Scaling port: the groups' instances, scale-in protection, lifecycle actions.
+
+use async_trait::async_trait;
+use aws_sdk_autoscaling::Client;
+use aws_sdk_autoscaling::error::{ProvideErrorMetadata, SdkError};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// `SetInstanceProtection` takes at most 50 instance ids a call.
+pub const MAX_PROTECTION_IDS: usize = 50;
+/// `DescribeAutoScalingGroups` takes at most 100 names a call.
+const MAX_GROUP_NAMES: usize = 100;
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupInstance {
+    pub instance_id: String,
+    pub group: String,
+    /// Pending, InService, Terminating:Wait, … as Auto Scaling spells it.
+    pub lifecycle_state: String,
+    pub protected_from_scale_in: bool,
+    pub healthy: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Group {
+    pub name: String,
+    pub desired_capacity: i32,
+    pub min_size: i32,
+    pub max_size: i32,
+    pub instances: Vec<GroupInstance>,
+}
+
+/// Identifies one pending lifecycle action (what the terminate hook's event carries).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifecycleAction {
+    pub group: String,
+    pub hook: String,
+    pub instance_id: String,
+    #[serde(default)]
+    pub token: Option<String>,
+}
+
+/// What completing a lifecycle action did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Completion {
+    Completed,
+    /// Already completed or expired: a duplicate event, not a failure to retry forever.
+    NoLongerPending,
+}
+
+/// Everything ci-fleet does to Auto Scaling. Exists so handlers are tested against
+/// request shapes (aws-smithy-mocks) and run dry without touching a group.
+#[async_trait]
+pub trait ScalingGroups: Send + Sync {
+    async fn describe_groups(&self, names: &[String]) -> Result<Vec<Group>>;
+    /// The group of each instance that is in one (filtered by instance id).
+    async fn groups_of(&self, instance_ids: &[String]) -> Result<Vec<GroupInstance>>;
+    /// Returns the number of calls made (ids are sent in chunks of 50).
+    async fn set_protection(
+        &self,
+        group: &str,
+        instance_ids: &[String],
+        protected: bool,
+    ) -> Result<usize>;
+    async fn complete_lifecycle_action(&self, action: &LifecycleAction) -> Result<Completion>;
+    async fn record_heartbeat(&self, action: &LifecycleAction) -> Result<Completion>;
+    /// The hook's heartbeat timeout in seconds, if the hook exists.
+    async fn hook_heartbeat_timeout(&self, group: &str, hook: &str) -> Result<Option<u32>>;
+    async fn set_unhealthy(&self, instance_id: &str) -> Result<()>;
+    async fn terminate(&self, instance_id: &str, decrement_desired_capacity: bool) -> Result<()>;
+}
+
+pub struct AutoScaling {
+    client: Client,
+}
+
+impl AutoScaling {
+    pub fn new(client: Client) -> AutoScaling {
+        AutoScaling { client }
+    }
+}
+
+/// Auto Scaling answers a completion or heartbeat for an action that is no longer
+/// pending (completed, expired, instance gone) with "No active Lifecycle Action found".
+fn no_longer_pending<E: ProvideErrorMetadata, R>(error: &SdkError<E, R>) -> bool {
+    error
+        .as_service_error()
+        .and_then(|e| e.message())
+        .is_some_and(|m| m.contains("No active Lifecycle Action"))
+}
+
+#[async_trait]
+impl ScalingGroups for AutoScaling {
+    #[tracing::instrument(name = "autoscaling.describe_groups", skip_all, fields(groups = names.len()))]
+    async fn describe_groups(&self, names: &[String]) -> Result<Vec<Group>> {
+        let mut groups = Vec::new();
+        for chunk in names.chunks(MAX_GROUP_NAMES) {
+            let mut pages = self
+                .client
+                .describe_auto_scaling_groups()
+                .set_auto_scaling_group_names(Some(chunk.to_vec()))
+                .max_records(100)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page = page.map_err(|e| Error::aws("DescribeAutoScalingGroups", e))?;
+                for group in page.auto_scaling_groups() {
+                    let name = group
+                        .auto_scaling_group_name()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let instances = group
+                        .instances()
+                        .iter()
+                        .map(|i| GroupInstance {
+                            instance_id: i.instance_id().unwrap_or_default().to_owned(),
+                            group: name.clone(),
+                            lifecycle_state: i
+                                .lifecycle_state()
+                                .map(|s| s.as_str().to_owned())
+                                .unwrap_or_default(),
+                            protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
+                            healthy: i
+                                .health_status()
+                                .is_none_or(|h| h.eq_ignore_ascii_case("healthy")),
+                        })
+                        .collect();
+                    groups.push(Group {
+                        name,
+                        desired_capacity: group.desired_capacity().unwrap_or_default(),
+                        min_size: group.min_size().unwrap_or_default(),
+                        max_size: group.max_size().unwrap_or_default(),
+                        instances,
+                    });
+                }
+            }
+        }
+        Ok(groups)
+    }
+
+    #[tracing::instrument(name = "autoscaling.groups_of", skip_all)]
+    async fn groups_of(&self, instance_ids: &[String]) -> Result<Vec<GroupInstance>> {
+        let mut found = Vec::new();
+        for chunk in instance_ids.chunks(50) {
+            let output = self
+                .client
+                .describe_auto_scaling_instances()
+                .set_instance_ids(Some(chunk.to_vec()))
+                .send()
+                .await
+                .map_err(|e| Error::aws("DescribeAutoScalingInstances", e))?;
+            found.extend(output.auto_scaling_instances().iter().map(|i| {
+                GroupInstance {
+                    instance_id: i.instance_id().unwrap_or_default().to_owned(),
+                    group: i.auto_scaling_group_name().unwrap_or_default().to_owned(),
+                    lifecycle_state: i.lifecycle_state().unwrap_or_default().to_owned(),
+                    protected_from_scale_in: i.protected_from_scale_in().unwrap_or(false),
+                    healthy: i
+                        .health_status()
+                        .is_none_or(|h| h.eq_ignore_ascii_case("healthy")),
+                }
+            }));
+        }
+        Ok(found)
+    }
+
+    #[tracing::instrument(name = "autoscaling.set_protection", skip(self, instance_ids), fields(instances = instance_ids.len()))]
+    async fn set_protection(
+        &self,
+        group: &str,
+        instance_ids: &[String],
+        protected: bool,
+    ) -> Result<usize> {
+        let mut calls = 0;
+        for chunk in instance_ids.chunks(MAX_PROTECTION_IDS) {
+            self.client
+                .set_instance_protection()
+                .auto_scaling_group_name(group)
+                .set_instance_ids(Some(chunk.to_vec()))
+                .protected_from_scale_in(protected)
+                .send()
+                .await
+                .map_err(|e| Error::aws("SetInstanceProtection", e))?;
+            calls += 1;
+        }
+        Ok(calls)
+    }
+
+    #[tracing::instrument(name = "autoscaling.complete_lifecycle_action", skip(self))]
+    async fn complete_lifecycle_action(&self, action: &LifecycleAction) -> Result<Completion> {
+        let result = self
+            .client
+            .complete_lifecycle_action()
+            .auto_scaling_group_name(&action.group)
+            .lifecycle_hook_name(&action.hook)
+            .instance_id(&action.instance_id)
+            .set_lifecycle_action_token(action.token.clone())
+            .lifecycle_action_result("CONTINUE")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Completion::Completed),
+            Err(e) if no_longer_pending(&e) => Ok(Completion::NoLongerPending),
+            Err(e) => Err(Error::aws("CompleteLifecycleAction", e)),
+        }
+    }
+
+    #[tracing::instrument(name = "autoscaling.record_heartbeat", skip(self))]
+    async fn record_heartbeat(&self, action: &LifecycleAction) -> Result<Completion> {
+        let result = self
+            .client
+            .record_lifecycle_action_heartbeat()
+            .auto_scaling_group_name(&action.group)
+            .lifecycle_hook_name(&action.hook)
+            .instance_id(&action.instance_id)
+            .set_lifecycle_action_token(action.token.clone())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Completion::Completed),
+            Err(e) if no_longer_pending(&e) => Ok(Completion::NoLongerPending),
+            Err(e) => Err(Error::aws("RecordLifecycleActionHeartbeat", e)),
+        }
+    }
+
+    async fn hook_heartbeat_timeout(&self, group: &str, hook: &str) -> Result<Option<u32>> {
+        let output = self
+            .client
+            .describe_lifecycle_hooks()
+            .auto_scaling_group_name(group)
+            .lifecycle_hook_names(hook)
+            .send()
+            .await
+            .map_err(|e| Error::aws("DescribeLifecycleHooks", e))?;
+        Ok(output
+            .lifecycle_hooks()
+            .first()
+            .and_then(|h| h.heartbeat_timeout())
+            .map(|t| t.max(0) as u32))
+    }
+
+    async fn set_unhealthy(&self, instance_id: &str) -> Result<()> {
+        self.client
+            .set_instance_health()
+            .instance_id(instance_id)
+            .health_status("Unhealthy")
+            .should_respect_grace_period(false)
+            .send()
+            .await
+            .map_err(|e| Error::aws("SetInstanceHealth", e))?;
+        Ok(())
+    }
+
+    async fn terminate(&self, instance_id: &str, decrement_desired_capacity: bool) -> Result<()> {
+        self.client
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(instance_id)
+            .should_decrement_desired_capacity(decrement_desired_capacity)
+            .send()
+            .await
+            .map_err(|e| Error::aws("TerminateInstanceInAutoScalingGroup", e))?;
+        Ok(())
+    }
+}
