@@ -128,6 +128,8 @@ pub struct CiConfig {
     pub timeout: Duration,
     /// Responses larger than this are refused: a runaway server must not exhaust a 128 MB Lambda.
     pub max_response_bytes: usize,
+    /// TeamCity items per page (`count:` in locators); `nextHref` fetches the rest.
+    pub page_size: u32,
 }
 
 impl CiConfig {
@@ -189,12 +191,17 @@ impl CiConfig {
             return Err(Error::config("CI_TIMEOUT_SECONDS", "must be at least 1"));
         }
         let max_response_bytes = env.parsed_or("CI_MAX_RESPONSE_BYTES", 32 * 1024 * 1024)?;
+        let page_size = env.parsed_or("CI_PAGE_SIZE", 1000)?;
+        if page_size == 0 {
+            return Err(Error::config("CI_PAGE_SIZE", "must be at least 1"));
+        }
         Ok(CiConfig {
             kind,
             url,
             credentials,
             timeout,
             max_response_bytes,
+            page_size,
         })
     }
 }

@@ -213,6 +213,7 @@ mod tests {
                 credentials: CredentialSource::Anonymous,
                 timeout: Duration::from_secs(8),
                 max_response_bytes: 1 << 20,
+                page_size: 1000,
             },
             pools: vec![pool],
             namespace: "CIFleet".into(),

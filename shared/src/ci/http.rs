@@ -17,6 +17,7 @@ pub struct CiHttp {
     credentials: Option<Credentials>,
     timeout: Duration,
     max_bytes: usize,
+    page_size: u32,
 }
 
 impl CiHttp {
@@ -41,7 +42,12 @@ impl CiHttp {
             credentials,
             timeout: config.timeout,
             max_bytes: config.max_response_bytes,
+            page_size: config.page_size,
         })
+    }
+
+    pub fn page_size(&self) -> u32 {
+        self.page_size
     }
 
     pub fn kind(&self) -> CiKind {

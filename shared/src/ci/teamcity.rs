@@ -66,12 +66,15 @@ impl CiServer for TeamCity {
         // defaultFilter:false: unauthorized agents exist and are not capacity, but must be seen.
         let agents_path = format!(
             "/app/rest/agents?locator={}&fields={}",
-            encode_query_value("defaultFilter:false,count:1000"),
+            encode_query_value(&format!(
+                "defaultFilter:false,count:{}",
+                self.http.page_size()
+            )),
             encode_query_value(AGENT_FIELDS)
         );
         let queue_path = format!(
             "/app/rest/buildQueue?locator={}&fields={}",
-            encode_query_value("count:1000"),
+            encode_query_value(&format!("count:{}", self.http.page_size())),
             encode_query_value(QUEUE_FIELDS)
         );
         let mut agents_json = Vec::new();

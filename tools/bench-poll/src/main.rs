@@ -87,6 +87,7 @@ fn main() -> Result<(), String> {
         credentials: CredentialSource::Anonymous,
         timeout: Duration::from_secs(10),
         max_response_bytes: 64 << 20,
+        page_size: 1000,
     };
     let credentials = Credentials {
         user: Some("bench".into()),
