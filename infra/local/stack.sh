@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The local stack ci-fleet runs against: AWS emulated by moto server (EC2, Auto Scaling,
-# S3, Secrets Manager, EventBridge) and ministack (CloudWatch), plus a fake Jenkins and a
+# S3, Secrets Manager, EventBridge; started through moto_ext.py, which adds terminate
+# lifecycle hooks) and ministack (CloudWatch), plus a fake Jenkins and a
 # fake TeamCity (target/debug/fake-ci) when that binary has been built.
 #
 #   infra/local/stack.sh up       start what is not running, wait until each part answers
@@ -66,11 +67,12 @@ probe_url_of() {
     esac
 }
 
-# A word that must appear in the process's command line (guards against pid reuse:
-# `down` never signals a process that is not the one it started).
+# A pattern (ERE) that must match the process's command line (guards against pid reuse:
+# `down` never signals a process that is not the one it started). moto_server still
+# matches so that `down` stops a moto started before moto_ext.py existed.
 cmd_marker_of() {
     case "$1" in
-        moto) echo moto_server ;;
+        moto) echo 'moto_ext\.py|moto_server' ;;
         ministack) echo ministack ;;
         fake-*) echo fake-ci ;;
     esac
@@ -87,7 +89,7 @@ live_pid() {
     pid="$(cat "$pf" 2>/dev/null || true)"
     [[ "$pid" =~ ^[0-9]+$ ]] || return 1
     kill -0 "$pid" 2>/dev/null || return 1
-    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$(cmd_marker_of "$1")" || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qE -- "$(cmd_marker_of "$1")" || return 1
     echo "$pid"
 }
 
@@ -153,7 +155,8 @@ start_part() {
     local -a cmd envs=()
     case "$part" in
         moto)
-            cmd=("$VENV/bin/moto_server" -H "$HOST" -p "$port")
+            # moto_server plus the lifecycle-hook extension (same command line).
+            cmd=("$VENV/bin/python" "$HERE/moto_ext.py" -H "$HOST" -p "$port")
             ;;
         ministack)
             # BIND_HOST keeps the gateway on loopback; IOT_MTLS_ENABLED=0 stops it opening an

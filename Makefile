@@ -1,0 +1,23 @@
+# The two commands of the README, and the benchmark. Each sets up what it needs.
+.PHONY: demo test setup bench
+
+# Python venv with the pinned AWS emulators, and every binary the tests and demo run.
+setup:
+	infra/local/setup-venv.sh
+	cargo build --workspace --bins
+
+# The demo on the local stack (starts and stops the stack itself).
+demo:
+	infra/local/demo.sh
+
+# What CI runs (.ci/run): formatting, lints, unit tests, and the end-to-end tests that
+# start their own emulators and fake CI servers on loopback.
+test: setup
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo test --workspace
+
+# Release-build benchmarks (not part of `make test`).
+bench:
+	cargo build --release -p fake-ci -p publish-workload -p bench-poll
+	target/release/bench-poll
