@@ -1,0 +1,715 @@
+//! Jenkins' exported objects, built in full from the state. Each object carries the
+//! export annotations (`$vis`, `$inline`, `$raw`) that `export::render_depth` needs to
+//! reproduce depth-0 pruning; `tree=` filters the same full value.
+
+use serde_json::{Map, Value, json};
+use shared::domain::label_expr::LabelExpr;
+
+use crate::export::{CLASS, INLINE, RAW, VIS};
+use crate::http::escape_html;
+use crate::state::{Agent, FakeState, JenkinsVersion, QueueItem, QueueState, RunningBuild};
+use crate::why::{self, Node, World};
+
+const PLACEHOLDER_TASK: &str =
+    "org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution$PlaceholderTask";
+
+pub struct Ctx<'a> {
+    pub state: &'a FakeState,
+    pub version: JenkinsVersion,
+    /// Absolute root URL with trailing slash, as Jenkins renders `url` properties.
+    pub root: String,
+    pub now_ms: i64,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(state: &'a FakeState, host: &str, now_ms: i64) -> Ctx<'a> {
+        Ctx {
+            state,
+            version: JenkinsVersion::parse(&state.jenkins_version),
+            root: format!("http://{host}/"),
+            now_ms,
+        }
+    }
+
+    fn object(&self, class: &str) -> Map<String, Value> {
+        let mut obj = Map::new();
+        if self.state.class_fields {
+            obj.insert(CLASS.to_owned(), json!(class));
+        }
+        obj
+    }
+
+    pub fn world(&self) -> World<'_> {
+        World {
+            version: &self.version,
+            agents: self.state.agents.iter().map(Node::agent).collect(),
+            builtin: Node {
+                name: self.version.builtin_display_name(),
+                labels: vec![self.version.builtin_label()],
+                online: true,
+            },
+            running: self
+                .state
+                .agents
+                .iter()
+                .flat_map(|a| a.running.iter().map(|r| (r.job.as_str(), r.number)))
+                .collect(),
+        }
+    }
+
+    pub fn job_url(&self, job: &str) -> String {
+        let path: Vec<String> = job
+            .split('/')
+            .map(|p| format!("job/{}/", encode_segment(p)))
+            .collect();
+        format!("{}{}", self.root, path.concat())
+    }
+
+    fn build_ref(&self, build: &RunningBuild) -> Value {
+        let mut obj = self.object("hudson.model.FreeStyleBuild");
+        obj.insert("number".into(), json!(build.number));
+        obj.insert(
+            "url".into(),
+            json!(format!("{}{}/", self.job_url(&build.job), build.number)),
+        );
+        obj.insert(VIS.into(), json!({"number": 999, "url": 999}));
+        Value::Object(obj)
+    }
+
+    fn running_build(&self, build: &RunningBuild, agent: &str) -> Value {
+        let Value::Object(mut obj) = self.build_ref(build) else {
+            unreachable!("build_ref builds an object")
+        };
+        let started = build.started_at_ms.unwrap_or(self.now_ms - 60_000);
+        obj.insert("building".into(), json!(true));
+        obj.insert("builtOn".into(), json!(agent));
+        obj.insert("displayName".into(), json!(format!("#{}", build.number)));
+        obj.insert("duration".into(), json!(0));
+        obj.insert("estimatedDuration".into(), json!(120_000));
+        obj.insert("executor".into(), json!({}));
+        obj.insert(
+            "fullDisplayName".into(),
+            json!(format!("{} #{}", build.job, build.number)),
+        );
+        obj.insert("id".into(), json!(build.number.to_string()));
+        obj.insert("queueId".into(), json!(build.build_id()));
+        obj.insert("result".into(), Value::Null);
+        obj.insert("timestamp".into(), json!(started));
+        Value::Object(obj)
+    }
+
+    fn executors(&self, count: u32, running: &[RunningBuild], agent: &str) -> Value {
+        let slots = (count as usize).max(running.len());
+        let executors: Vec<Value> = (0..slots)
+            .map(|i| match running.get(i) {
+                Some(build) => json!({
+                    "currentExecutable": self.running_build(build, agent),
+                    "currentWorkUnit": {},
+                    "idle": false,
+                    "likelyStuck": false,
+                    "number": i,
+                    "progress": build.progress(),
+                }),
+                None => json!({
+                    "currentExecutable": null,
+                    "currentWorkUnit": null,
+                    "idle": true,
+                    "likelyStuck": false,
+                    "number": i,
+                    "progress": -1,
+                }),
+            })
+            .collect();
+        Value::Array(executors)
+    }
+
+    /// A label object with label-wide counts (over every node carrying it).
+    fn label_ref(&self, name: &str) -> Value {
+        let stats = self.label_stats(name);
+        json!({
+            "name": name,
+            "busyExecutors": stats.busy,
+            "idleExecutors": stats.idle,
+            "totalExecutors": stats.total,
+            "offline": stats.offline,
+            VIS: {"name": 2},
+        })
+    }
+
+    fn label_stats(&self, expression: &str) -> LabelStats {
+        let world = self.world();
+        let nodes = why::label_nodes(&world, expression);
+        let mut stats = LabelStats {
+            offline: nodes.iter().all(|n| !n.online),
+            ..LabelStats::default()
+        };
+        for node in &nodes {
+            if !node.online {
+                continue;
+            }
+            let (executors, busy) = match self.state.agents.iter().find(|a| a.name == node.name) {
+                Some(agent) => (agent.executors as usize, agent.running.len()),
+                None => (self.state.builtin_executors as usize, 0),
+            };
+            stats.total += executors;
+            stats.busy += busy;
+            stats.idle += executors.saturating_sub(busy);
+        }
+        stats.all_nodes = nodes.iter().map(|n| n.name.to_owned()).collect();
+        stats
+    }
+
+    pub fn computer(&self, agent: &Agent) -> Value {
+        let mut obj = self.object("hudson.slaves.SlaveComputer");
+        obj.insert("actions".into(), json!([]));
+        if self.version.exports_labels() {
+            let labels: Vec<Value> = agent
+                .labels
+                .iter()
+                .chain(std::iter::once(&agent.name))
+                .map(|l| self.label_ref(l))
+                .collect();
+            obj.insert("assignedLabels".into(), Value::Array(labels));
+        }
+        obj.insert("description".into(), json!(""));
+        obj.insert("displayName".into(), json!(agent.name));
+        obj.insert(
+            "executors".into(),
+            self.executors(agent.executors, &agent.running, &agent.name),
+        );
+        let offline = agent.offline();
+        obj.insert(
+            "icon".into(),
+            json!(if offline {
+                "symbol-computer-offline"
+            } else {
+                "symbol-computer"
+            }),
+        );
+        obj.insert(
+            "iconClassName".into(),
+            json!(if offline {
+                "symbol-computer-offline"
+            } else {
+                "symbol-computer"
+            }),
+        );
+        obj.insert("idle".into(), json!(agent.running.is_empty()));
+        obj.insert("jnlpAgent".into(), json!(true));
+        obj.insert("launchSupported".into(), json!(false));
+        obj.insert(
+            "loadStatistics".into(),
+            Value::Object(self.object("hudson.model.Label$1")),
+        );
+        obj.insert("manualLaunchAllowed".into(), json!(true));
+        obj.insert("monitorData".into(), monitor_data(agent.connected));
+        obj.insert("numExecutors".into(), json!(agent.executors));
+        obj.insert("offline".into(), json!(offline));
+        obj.insert("offlineCause".into(), self.offline_cause(agent));
+        obj.insert(
+            "offlineCauseReason".into(),
+            json!(offline_cause_reason(agent)),
+        );
+        obj.insert("oneOffExecutors".into(), json!([]));
+        obj.insert(
+            "temporarilyOffline".into(),
+            json!(agent.temporarily_offline),
+        );
+        obj.insert(
+            "absoluteRemotePath".into(),
+            if agent.connected {
+                json!("/home/jenkins/agent")
+            } else {
+                Value::Null
+            },
+        );
+        obj.insert(RAW.into(), json!(["monitorData"]));
+        Value::Object(obj)
+    }
+
+    fn offline_cause(&self, agent: &Agent) -> Value {
+        if !agent.offline() {
+            return Value::Null;
+        }
+        let timestamp = agent.offline_since_ms.unwrap_or(self.now_ms);
+        let message = agent.offline_message.trim();
+        let (class, description) = if agent.temporarily_offline || agent.offline_by.is_some() {
+            let user = agent.offline_by.as_deref().unwrap_or("ci");
+            let description = if message.is_empty() {
+                format!("Disconnected by {user}")
+            } else {
+                format!("Disconnected by {user} : {message}")
+            };
+            ("hudson.slaves.OfflineCause$UserCause", description)
+        } else if message.is_empty() {
+            (
+                "hudson.slaves.OfflineCause$ChannelTermination",
+                "Connection was broken".to_owned(),
+            )
+        } else {
+            (
+                "hudson.slaves.OfflineCause$SimpleOfflineCause",
+                message.to_owned(),
+            )
+        };
+        let mut obj = self.object(class);
+        obj.insert("description".into(), json!(description));
+        obj.insert("timestamp".into(), json!(timestamp));
+        Value::Object(obj)
+    }
+
+    pub fn builtin_computer(&self) -> Value {
+        let mut obj = self.object("hudson.model.Hudson$MasterComputer");
+        obj.insert("actions".into(), json!([]));
+        if self.version.exports_labels() {
+            obj.insert(
+                "assignedLabels".into(),
+                json!([self.label_ref(self.version.builtin_label())]),
+            );
+        }
+        obj.insert(
+            "description".into(),
+            json!("the Jenkins controller's built-in node"),
+        );
+        obj.insert(
+            "displayName".into(),
+            json!(self.version.builtin_display_name()),
+        );
+        obj.insert(
+            "executors".into(),
+            self.executors(self.state.builtin_executors, &[], ""),
+        );
+        obj.insert("icon".into(), json!("symbol-computer"));
+        obj.insert("iconClassName".into(), json!("symbol-computer"));
+        obj.insert("idle".into(), json!(true));
+        obj.insert("jnlpAgent".into(), json!(false));
+        obj.insert("launchSupported".into(), json!(true));
+        obj.insert(
+            "loadStatistics".into(),
+            Value::Object(self.object("hudson.model.Label$1")),
+        );
+        obj.insert("manualLaunchAllowed".into(), json!(true));
+        obj.insert("monitorData".into(), monitor_data(true));
+        obj.insert("numExecutors".into(), json!(self.state.builtin_executors));
+        obj.insert("offline".into(), json!(false));
+        obj.insert("offlineCause".into(), Value::Null);
+        obj.insert("offlineCauseReason".into(), json!(""));
+        obj.insert("oneOffExecutors".into(), json!([]));
+        obj.insert("temporarilyOffline".into(), json!(false));
+        obj.insert(RAW.into(), json!(["monitorData"]));
+        Value::Object(obj)
+    }
+
+    /// ComputerSet: busy and total executors count online computers only.
+    pub fn computer_set(&self) -> Value {
+        let online: Vec<&Agent> = self.state.agents.iter().filter(|a| !a.offline()).collect();
+        let busy: usize = online.iter().map(|a| a.running.len()).sum();
+        let total: u32 =
+            online.iter().map(|a| a.executors).sum::<u32>() + self.state.builtin_executors;
+        let mut computers = vec![self.builtin_computer()];
+        computers.extend(self.state.agents.iter().map(|a| self.computer(a)));
+        let mut obj = self.object("hudson.model.ComputerSet");
+        obj.insert("busyExecutors".into(), json!(busy));
+        obj.insert("computer".into(), Value::Array(computers));
+        obj.insert("displayName".into(), json!("Nodes"));
+        obj.insert("totalExecutors".into(), json!(total));
+        obj.insert(INLINE.into(), json!(["computer"]));
+        Value::Object(obj)
+    }
+
+    fn task(&self, item: &QueueItem) -> Value {
+        let pipeline = !item.label_exposed && self.version.exports_labels();
+        let mut obj = self.object(if pipeline {
+            PLACEHOLDER_TASK
+        } else {
+            "hudson.model.FreeStyleProject"
+        });
+        obj.insert("name".into(), json!(item.job));
+        obj.insert("url".into(), json!(self.job_url(&item.job)));
+        if !pipeline {
+            obj.insert("color".into(), json!(self.job_color(&item.job)));
+        }
+        if item.label_exposed && self.version.exports_labels() {
+            obj.insert("labelExpression".into(), json!(item.label));
+        }
+        obj.insert(VIS.into(), json!({"name": 999, "url": 999, "color": 2}));
+        Value::Object(obj)
+    }
+
+    fn job_color(&self, job: &str) -> &'static str {
+        if self.running_of(job).next().is_some() {
+            "blue_anime"
+        } else {
+            "blue"
+        }
+    }
+
+    fn running_of<'s>(
+        &'s self,
+        job: &'s str,
+    ) -> impl Iterator<Item = (&'s Agent, &'s RunningBuild)> + 's {
+        self.state
+            .agents
+            .iter()
+            .flat_map(|a| a.running.iter().map(move |r| (a, r)))
+            .filter(move |(_, r)| r.job == job)
+    }
+
+    fn cause_actions(&self) -> Value {
+        let mut cause = self.object("hudson.model.Cause$UserIdCause");
+        cause.insert("shortDescription".into(), json!("Started by user ci"));
+        cause.insert("userId".into(), json!("ci"));
+        cause.insert("userName".into(), json!("ci"));
+        let mut action = self.object("hudson.model.CauseAction");
+        action.insert("causes".into(), json!([cause]));
+        json!([action])
+    }
+
+    /// Whether Jenkins would call the item stuck: only buildable items can be, and an
+    /// item whose label is offline always is.
+    fn stuck(&self, item: &QueueItem) -> bool {
+        if item.state != QueueState::Buildable {
+            return false;
+        }
+        let label_offline = match item.label.as_deref().filter(|l| !l.trim().is_empty()) {
+            Some(label) if !self.state.agents.is_empty() => {
+                why::label_offline(&self.world(), label)
+            }
+            _ => false,
+        };
+        item.stuck || label_offline
+    }
+
+    pub fn queue_item(&self, item: &QueueItem) -> Value {
+        let class = match item.state {
+            QueueState::Buildable => "hudson.model.Queue$BuildableItem",
+            QueueState::Blocked => "hudson.model.Queue$BlockedItem",
+            QueueState::Waiting => "hudson.model.Queue$WaitingItem",
+        };
+        let mut obj = self.object(class);
+        obj.insert("actions".into(), self.cause_actions());
+        obj.insert("blocked".into(), json!(item.state == QueueState::Blocked));
+        obj.insert(
+            "buildable".into(),
+            json!(item.state == QueueState::Buildable),
+        );
+        obj.insert("id".into(), json!(item.id));
+        obj.insert("inQueueSince".into(), json!(item.queued_at_ms));
+        obj.insert("params".into(), json!(""));
+        obj.insert("stuck".into(), json!(self.stuck(item)));
+        obj.insert("task".into(), self.task(item));
+        obj.insert("url".into(), json!(format!("queue/item/{}/", item.id)));
+        obj.insert("why".into(), json!(why::why(item, &self.world())));
+        match item.state {
+            QueueState::Buildable => {
+                obj.insert(
+                    "buildableStartMilliseconds".into(),
+                    json!(item.queued_at_ms + 1),
+                );
+                obj.insert("pending".into(), json!(item.pending));
+            }
+            QueueState::Blocked => {
+                obj.insert(
+                    "buildableStartMilliseconds".into(),
+                    json!(item.queued_at_ms + 1),
+                );
+            }
+            QueueState::Waiting => {
+                obj.insert(
+                    "timestamp".into(),
+                    json!(self.now_ms + item.quiet_remaining_ms as i64),
+                );
+            }
+        }
+        obj.insert(RAW.into(), json!(["actions"]));
+        Value::Object(obj)
+    }
+
+    /// The item a started build left behind at `/queue/item/N/` (Queue$LeftItem).
+    pub fn left_item(&self, id: u64) -> Option<Value> {
+        let (_, build) = self
+            .state
+            .agents
+            .iter()
+            .flat_map(|a| a.running.iter().map(move |r| (a, r)))
+            .find(|(_, r)| r.build_id() == id)?;
+        let started = build.started_at_ms.unwrap_or(self.now_ms - 60_000);
+        let pseudo = QueueItem {
+            id,
+            job: build.job.clone(),
+            queued_at_ms: started - 1_000,
+            ..QueueItem::default()
+        };
+        let mut obj = self.object("hudson.model.Queue$LeftItem");
+        obj.insert("actions".into(), self.cause_actions());
+        obj.insert("blocked".into(), json!(false));
+        obj.insert("buildable".into(), json!(false));
+        obj.insert("id".into(), json!(id));
+        obj.insert("inQueueSince".into(), json!(pseudo.queued_at_ms));
+        obj.insert("params".into(), json!(""));
+        obj.insert("stuck".into(), json!(false));
+        obj.insert("task".into(), self.task(&pseudo));
+        obj.insert("url".into(), json!(format!("queue/item/{id}/")));
+        obj.insert("why".into(), Value::Null);
+        obj.insert("cancelled".into(), json!(false));
+        obj.insert("executable".into(), self.build_ref(build));
+        obj.insert(RAW.into(), json!(["actions"]));
+        Some(Value::Object(obj))
+    }
+
+    pub fn queue(&self) -> Value {
+        let mut obj = self.object("hudson.model.Queue");
+        obj.insert("discoverableItems".into(), json!([]));
+        obj.insert(
+            "items".into(),
+            Value::Array(
+                self.state
+                    .queue
+                    .iter()
+                    .map(|i| self.queue_item(i))
+                    .collect(),
+            ),
+        );
+        obj.insert(INLINE.into(), json!(["items"]));
+        Value::Object(obj)
+    }
+
+    fn job_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.state.queue.iter().map(|i| i.job.as_str()).collect();
+        names.extend(
+            self.state
+                .agents
+                .iter()
+                .flat_map(|a| a.running.iter().map(|r| r.job.as_str())),
+        );
+        let mut seen = Vec::new();
+        names.retain(|n| {
+            let fresh = !n.is_empty() && !seen.contains(n);
+            seen.push(n);
+            fresh
+        });
+        names
+    }
+
+    fn job_ref(&self, name: &str) -> Value {
+        let mut obj = self.object(self.job_class(name));
+        obj.insert("name".into(), json!(name));
+        obj.insert("url".into(), json!(self.job_url(name)));
+        obj.insert("color".into(), json!(self.job_color(name)));
+        obj.insert(VIS.into(), json!({"name": 999, "url": 999, "color": 2}));
+        Value::Object(obj)
+    }
+
+    fn job_class(&self, name: &str) -> &'static str {
+        let pipeline = self
+            .state
+            .queue
+            .iter()
+            .any(|i| i.job == name && !i.label_exposed)
+            && self.version.exports_labels();
+        if pipeline {
+            "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+        } else {
+            "hudson.model.FreeStyleProject"
+        }
+    }
+
+    /// Jobs exist in the fake only through the queue and running builds.
+    pub fn job(&self, name: &str) -> Option<Value> {
+        if !self.job_names().contains(&name) {
+            return None;
+        }
+        let class = self.job_class(name);
+        let queued = self.state.queue.iter().find(|i| i.job == name);
+        let mut builds: Vec<&RunningBuild> = self.running_of(name).map(|(_, r)| r).collect();
+        builds.sort_by_key(|b| std::cmp::Reverse(b.number));
+        let last = builds
+            .first()
+            .map(|b| self.build_ref(b))
+            .unwrap_or(Value::Null);
+        let next = builds.first().map_or(1, |b| b.number + 1);
+        let short_name = name.rsplit('/').next().unwrap_or(name);
+        let mut obj = self.object(class);
+        obj.insert("actions".into(), json!([]));
+        obj.insert("description".into(), json!(""));
+        obj.insert("displayName".into(), json!(short_name));
+        obj.insert("fullDisplayName".into(), json!(name.replace('/', " » ")));
+        obj.insert("fullName".into(), json!(name));
+        obj.insert("name".into(), json!(short_name));
+        obj.insert("url".into(), json!(self.job_url(name)));
+        obj.insert("buildable".into(), json!(true));
+        obj.insert(
+            "builds".into(),
+            Value::Array(builds.iter().map(|b| self.build_ref(b)).collect()),
+        );
+        obj.insert("color".into(), json!(self.job_color(name)));
+        obj.insert("inQueue".into(), json!(queued.is_some()));
+        obj.insert("lastBuild".into(), last);
+        obj.insert("nextBuildNumber".into(), json!(next));
+        obj.insert(
+            "queueItem".into(),
+            queued.map_or(Value::Null, |i| self.queue_item(i)),
+        );
+        obj.insert("concurrentBuild".into(), json!(false));
+        obj.insert("disabled".into(), json!(false));
+        if class == "hudson.model.FreeStyleProject" && self.version.exports_labels() {
+            obj.insert(
+                "labelExpression".into(),
+                json!(queued.and_then(|i| i.label.clone())),
+            );
+        }
+        obj.insert(INLINE.into(), json!(["queueItem"]));
+        Some(Value::Object(obj))
+    }
+
+    pub fn label(&self, expression: &str) -> Value {
+        let class = match LabelExpr::parse(expression) {
+            Ok(LabelExpr::Atom(_)) | Err(_) => "hudson.model.labels.LabelAtom",
+            Ok(LabelExpr::And(..)) => "hudson.model.labels.LabelExpression$And",
+            Ok(LabelExpr::Or(..)) => "hudson.model.labels.LabelExpression$Or",
+            Ok(LabelExpr::Not(..)) => "hudson.model.labels.LabelExpression$Not",
+            Ok(LabelExpr::Implies(..)) => "hudson.model.labels.LabelExpression$Implies",
+            Ok(LabelExpr::Iff(..)) => "hudson.model.labels.LabelExpression$Iff",
+        };
+        let stats = self.label_stats(expression);
+        let builtin = self.version.builtin_display_name();
+        let nodes: Vec<Value> = stats
+            .all_nodes
+            .iter()
+            .map(|n| {
+                let (class, node_name) = if n == builtin {
+                    ("hudson.model.Hudson", "")
+                } else {
+                    ("hudson.slaves.DumbSlave", n.as_str())
+                };
+                let mut obj = self.object(class);
+                obj.insert("nodeName".into(), json!(node_name));
+                obj.insert(VIS.into(), json!({"nodeName": 2}));
+                Value::Object(obj)
+            })
+            .collect();
+        let mut obj = self.object(class);
+        obj.insert("actions".into(), json!([]));
+        obj.insert("busyExecutors".into(), json!(stats.busy));
+        obj.insert("clouds".into(), json!([]));
+        obj.insert("description".into(), Value::Null);
+        obj.insert("idleExecutors".into(), json!(stats.idle));
+        obj.insert(
+            "loadStatistics".into(),
+            Value::Object(self.object("hudson.model.Label$1")),
+        );
+        obj.insert("name".into(), json!(why::label_name(expression)));
+        obj.insert("nodes".into(), Value::Array(nodes));
+        obj.insert("offline".into(), json!(stats.offline));
+        obj.insert("tiedJobs".into(), json!([]));
+        obj.insert("totalExecutors".into(), json!(stats.total));
+        obj.insert("propertiesList".into(), json!([]));
+        Value::Object(obj)
+    }
+
+    pub fn root(&self, csrf: bool) -> Value {
+        let mut view = self.object("hudson.model.AllView");
+        view.insert("name".into(), json!("all"));
+        view.insert("url".into(), json!(self.root));
+        view.insert(VIS.into(), json!({"name": 2, "url": 2}));
+        let mut obj = self.object("hudson.model.Hudson");
+        obj.insert(
+            "assignedLabels".into(),
+            json!([self.label_ref(self.version.builtin_label())]),
+        );
+        obj.insert("mode".into(), json!("NORMAL"));
+        obj.insert(
+            "nodeDescription".into(),
+            json!("the Jenkins controller's built-in node"),
+        );
+        obj.insert("nodeName".into(), json!(""));
+        obj.insert("numExecutors".into(), json!(self.state.builtin_executors));
+        obj.insert("description".into(), Value::Null);
+        obj.insert(
+            "jobs".into(),
+            Value::Array(self.job_names().iter().map(|n| self.job_ref(n)).collect()),
+        );
+        obj.insert("overallLoad".into(), json!({}));
+        obj.insert("primaryView".into(), Value::Object(view.clone()));
+        obj.insert("quietDownReason".into(), Value::Null);
+        obj.insert("quietingDown".into(), json!(false));
+        obj.insert("slaveAgentPort".into(), json!(50000));
+        obj.insert(
+            "unlabeledLoad".into(),
+            Value::Object(self.object("jenkins.model.UnlabeledLoadStatistics")),
+        );
+        obj.insert("url".into(), json!(self.root));
+        obj.insert("useCrumbs".into(), json!(csrf));
+        obj.insert("useSecurity".into(), json!(true));
+        obj.insert("views".into(), json!([view]));
+        Value::Object(obj)
+    }
+
+    pub fn crumb(&self, crumb: &str) -> Value {
+        let mut obj = self.object("hudson.security.csrf.DefaultCrumbIssuer");
+        obj.insert("crumb".into(), json!(crumb));
+        obj.insert("crumbRequestField".into(), json!(crate::auth::CRUMB_FIELD));
+        Value::Object(obj)
+    }
+}
+
+#[derive(Debug, Default)]
+struct LabelStats {
+    busy: usize,
+    idle: usize,
+    total: usize,
+    offline: bool,
+    all_nodes: Vec<String>,
+}
+
+/// Only the user's message: Jenkins strips the "Disconnected by <user> : " prefix and
+/// HTML-escapes user text; other causes are shown as the state gives them.
+fn offline_cause_reason(agent: &Agent) -> String {
+    if !agent.offline() {
+        return String::new();
+    }
+    let message = agent.offline_message.trim();
+    if agent.offline_by.is_some() {
+        escape_html(message)
+    } else {
+        message.to_owned()
+    }
+}
+
+/// Node monitors: values while connected, `null` while the channel is down.
+fn monitor_data(connected: bool) -> Value {
+    if !connected {
+        return json!({
+            "hudson.node_monitors.SwapSpaceMonitor": null,
+            "hudson.node_monitors.TemporarySpaceMonitor": null,
+            "hudson.node_monitors.DiskSpaceMonitor": null,
+            "hudson.node_monitors.ArchitectureMonitor": null,
+            "hudson.node_monitors.ResponseTimeMonitor": {"average": 5000},
+            "hudson.node_monitors.ClockMonitor": null,
+        });
+    }
+    json!({
+        "hudson.node_monitors.SwapSpaceMonitor": {
+            "availablePhysicalMemory": 6_442_450_944_u64, "availableSwapSpace": 0,
+            "totalPhysicalMemory": 16_106_127_360_u64, "totalSwapSpace": 0
+        },
+        "hudson.node_monitors.TemporarySpaceMonitor": {"path": "/tmp", "size": 42_949_672_960_u64},
+        "hudson.node_monitors.DiskSpaceMonitor": {"path": "/home/jenkins/agent", "size": 85_899_345_920_u64},
+        "hudson.node_monitors.ArchitectureMonitor": "Linux (amd64)",
+        "hudson.node_monitors.ResponseTimeMonitor": {"average": 38},
+        "hudson.node_monitors.ClockMonitor": {"diff": 2},
+    })
+}
+
+/// Percent-encodes what cannot appear raw in a URL path segment.
+pub fn encode_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~()!$*+,;=:@".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,254 @@
+//! Jenkins' `tree=` query parameter (Stapler's NamedPathPruner): a comma list of property
+//! names, each optionally followed by `[children]` and a range `{M,N}`, `{M,}`, `{,N}`
+//! or `{N}` that slices an array property. It is applied as a filter over the full JSON
+//! value, which is how the fake stays generic across every endpoint.
+
+use serde_json::{Map, Value};
+
+use crate::export::{CLASS, is_meta};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeNode {
+    pub name: String,
+    pub children: Option<Vec<TreeNode>>,
+    pub range: Option<Range>,
+}
+
+/// Half-open slice `[start, end)` of an array property.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Range {
+    pub start: Option<usize>,
+    pub end: Option<usize>,
+}
+
+impl Range {
+    fn apply<'a>(&self, items: &'a [Value]) -> &'a [Value] {
+        let end = self.end.unwrap_or(items.len()).min(items.len());
+        let start = self.start.unwrap_or(0).min(end);
+        &items[start..end]
+    }
+}
+
+pub fn parse(text: &str) -> Result<Vec<TreeNode>, String> {
+    let chars: Vec<char> = text.chars().collect();
+    let mut pos = 0;
+    let nodes = parse_list(&chars, &mut pos)?;
+    if pos != chars.len() {
+        return Err(format!(
+            "unexpected '{}' at {pos} in tree spec {text:?}",
+            chars[pos]
+        ));
+    }
+    Ok(nodes)
+}
+
+fn parse_list(chars: &[char], pos: &mut usize) -> Result<Vec<TreeNode>, String> {
+    let mut nodes = Vec::new();
+    loop {
+        nodes.push(parse_node(chars, pos)?);
+        if chars.get(*pos) == Some(&',') {
+            *pos += 1;
+        } else {
+            return Ok(nodes);
+        }
+    }
+}
+
+fn parse_node(chars: &[char], pos: &mut usize) -> Result<TreeNode, String> {
+    let start = *pos;
+    while *pos < chars.len() && !matches!(chars[*pos], ',' | '[' | ']' | '{' | '}') {
+        *pos += 1;
+    }
+    let name: String = chars[start..*pos]
+        .iter()
+        .collect::<String>()
+        .trim()
+        .to_owned();
+    if name.is_empty() {
+        return Err(format!("empty property name at {start}"));
+    }
+    let mut children = None;
+    if chars.get(*pos) == Some(&'[') {
+        *pos += 1;
+        children = Some(parse_list(chars, pos)?);
+        if chars.get(*pos) != Some(&']') {
+            return Err(format!("missing ']' at {}", *pos));
+        }
+        *pos += 1;
+    }
+    let mut range = None;
+    if chars.get(*pos) == Some(&'{') {
+        *pos += 1;
+        let close = chars[*pos..]
+            .iter()
+            .position(|&c| c == '}')
+            .ok_or("missing '}'")?
+            + *pos;
+        let spec: String = chars[*pos..close].iter().collect();
+        range = Some(parse_range(&spec)?);
+        *pos = close + 1;
+    }
+    Ok(TreeNode {
+        name,
+        children,
+        range,
+    })
+}
+
+fn parse_range(spec: &str) -> Result<Range, String> {
+    let number = |s: &str| -> Result<Option<usize>, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            Ok(None)
+        } else {
+            s.parse()
+                .map(Some)
+                .map_err(|_| format!("bad range bound {s:?}"))
+        }
+    };
+    match spec.split_once(',') {
+        Some((a, b)) => Ok(Range {
+            start: number(a)?,
+            end: number(b)?,
+        }),
+        None => {
+            let n = number(spec)?.ok_or("empty range")?;
+            Ok(Range {
+                start: Some(n),
+                end: Some(n + 1),
+            })
+        }
+    }
+}
+
+/// Keeps only the named properties. `_class` survives, as it does in Jenkins; an object
+/// named without children keeps only its `_class`.
+pub fn filter(value: &Value, nodes: &[TreeNode]) -> Value {
+    match value {
+        Value::Object(obj) => {
+            let mut out = Map::new();
+            if let Some(class) = obj.get(CLASS) {
+                out.insert(CLASS.to_owned(), class.clone());
+            }
+            for node in nodes {
+                if is_meta(&node.name) {
+                    continue;
+                }
+                if let Some(child) = obj.get(&node.name) {
+                    out.insert(node.name.clone(), filter_child(child, node));
+                }
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| filter(v, nodes)).collect()),
+        other => other.clone(),
+    }
+}
+
+fn filter_child(value: &Value, node: &TreeNode) -> Value {
+    let children = node.children.as_deref().unwrap_or(&[]);
+    match value {
+        Value::Array(items) => {
+            let items = match node.range {
+                Some(range) => range.apply(items),
+                None => items,
+            };
+            Value::Array(items.iter().map(|v| filter(v, children)).collect())
+        }
+        other => filter(other, children),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn node(name: &str) -> TreeNode {
+        TreeNode {
+            name: name.into(),
+            children: None,
+            range: None,
+        }
+    }
+
+    #[test]
+    fn parses_nested_lists_and_ranges() {
+        let spec =
+            parse("jobs[name,builds[number]{0,2}],views[name]{1,},x{,3},y{4}").expect("parses");
+        assert_eq!(spec.len(), 4);
+        assert_eq!(spec[0].name, "jobs");
+        let jobs_children = spec[0].children.as_ref().expect("children");
+        assert_eq!(jobs_children[0], node("name"));
+        assert_eq!(
+            jobs_children[1].range,
+            Some(Range {
+                start: Some(0),
+                end: Some(2)
+            })
+        );
+        assert_eq!(
+            spec[1].range,
+            Some(Range {
+                start: Some(1),
+                end: None
+            })
+        );
+        assert_eq!(
+            spec[2].range,
+            Some(Range {
+                start: None,
+                end: Some(3)
+            })
+        );
+        assert_eq!(
+            spec[3].range,
+            Some(Range {
+                start: Some(4),
+                end: Some(5)
+            })
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_specs() {
+        for bad in ["", "a[b", "a,,b", "a{x}", "a]", "a{1"] {
+            assert!(parse(bad).is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn filters_keeping_class_and_slicing() {
+        let value = json!({
+            "_class": "hudson.model.ComputerSet",
+            "busyExecutors": 1,
+            "computer": [
+                {"_class": "S", "displayName": "a", "idle": true, "offlineCause": {"_class": "C", "description": "d"}},
+                {"_class": "S", "displayName": "b", "idle": false, "offlineCause": null},
+                {"_class": "S", "displayName": "c", "idle": true, "offlineCause": null}
+            ]
+        });
+        let spec = parse("computer[displayName,offlineCause]{1,}").expect("parses");
+        assert_eq!(
+            filter(&value, &spec),
+            json!({"_class": "hudson.model.ComputerSet", "computer": [
+                {"_class": "S", "displayName": "b", "offlineCause": null},
+                {"_class": "S", "displayName": "c", "offlineCause": null}
+            ]})
+        );
+        let spec = parse("computer[offlineCause]{0}").expect("parses");
+        assert_eq!(
+            filter(&value, &spec),
+            json!({"_class": "hudson.model.ComputerSet", "computer": [{"_class": "S", "offlineCause": {"_class": "C"}}]})
+        );
+    }
+
+    #[test]
+    fn missing_properties_are_omitted() {
+        let value = json!({"a": 1});
+        assert_eq!(
+            filter(&value, &parse("a,b").expect("parses")),
+            json!({"a": 1})
+        );
+    }
+}
