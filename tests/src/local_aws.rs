@@ -1,6 +1,8 @@
 //! A private AWS for one test (or one test binary): moto server for EC2, Auto Scaling,
 //! S3, Secrets Manager and EventBridge, ministack for CloudWatch (the Rust
 //! aws-sdk-cloudwatch speaks smithy-rpc-v2-cbor, which moto does not).
+//! moto runs through `infra/local/moto_ext.py`, which adds terminate lifecycle hooks
+//! (`Terminating:Wait`, CompleteLifecycleAction, heartbeats) and `GET /_ext/lifecycle-actions`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -34,9 +36,12 @@ def watchdog():
 threading.Thread(target=watchdog, name="ci-fleet-watchdog", daemon=True).start()
 which = sys.argv[1]
 if which == "moto":
-    from moto.server import main
-    sys.argv = ["moto_server"] + sys.argv[2:]
-    main(sys.argv[1:])
+    # infra/local/moto_ext.py: moto_server plus the lifecycle-hook extension, run as its
+    # own command line would run it.
+    import runpy
+    script = sys.argv[2]
+    sys.argv = [script] + sys.argv[3:]
+    runpy.run_path(script, run_name="__main__")
 elif which == "ministack":
     from ministack.app import main
     sys.argv = ["ministack"]
@@ -272,8 +277,17 @@ fn python_cmd(python: &PathBuf, which: &str) -> Command {
     cmd
 }
 
+/// `infra/local/moto_ext.py`, the launcher that adds lifecycle-hook behaviour to moto.
+pub fn moto_ext_script() -> PathBuf {
+    crate::repo_root()
+        .join("infra")
+        .join("local")
+        .join("moto_ext.py")
+}
+
 fn spawn_moto(python: &PathBuf, run: &RunDir, port: u16) -> ManagedChild {
     let mut cmd = python_cmd(python, "moto");
+    cmd.arg(moto_ext_script());
     cmd.args(["-H", "127.0.0.1", "-p", &port.to_string()]);
     ManagedChild::spawn(
         "moto server",

@@ -2,11 +2,13 @@
 //! agents and queued builds belong to it, and how busy it is. Everything here is a
 //! pure function of its inputs so it can be table-tested and replayed by fleet-sim.
 
+pub mod drain;
 pub mod instance;
 pub mod label_expr;
 pub mod metric;
 pub mod model;
 pub mod pool;
+pub mod protection;
 pub mod why;
 pub mod workload;
 
