@@ -12,6 +12,7 @@
 //! Logs of every server go to `<repo>/.local/test-runs/…`, deleted after a passing test
 //! and kept (path printed) after a panic.
 
+pub mod asg;
 pub mod fake_ci;
 pub mod local_aws;
 pub mod process;

@@ -264,3 +264,104 @@ impl ScalingGroups for AutoScaling {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_autoscaling::operation::complete_lifecycle_action::{
+        CompleteLifecycleActionError, CompleteLifecycleActionOutput,
+    };
+    use aws_sdk_autoscaling::operation::set_instance_protection::SetInstanceProtectionOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_types::error::ErrorMetadata;
+
+    use super::*;
+
+    fn action() -> LifecycleAction {
+        LifecycleAction {
+            group: "ci-linux".into(),
+            hook: "ci-fleet-drain".into(),
+            instance_id: "i-0abc".into(),
+            token: Some("tok-1".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn protection_changes_go_in_calls_of_at_most_fifty_ids() {
+        let rule = mock!(Client::set_instance_protection)
+            .match_requests(|r| {
+                r.auto_scaling_group_name() == Some("ci-linux")
+                    && r.instance_ids().len() <= MAX_PROTECTION_IDS
+                    && r.protected_from_scale_in() == Some(false)
+            })
+            .then_output(|| SetInstanceProtectionOutput::builder().build());
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&rule]);
+        let ids: Vec<String> = (0..120).map(|i| format!("i-{i:08x}")).collect();
+        let calls = AutoScaling::new(client)
+            .set_protection("ci-linux", &ids, false)
+            .await
+            .expect("succeeds");
+        assert_eq!((calls, rule.num_calls()), (3, 3));
+    }
+
+    #[tokio::test]
+    async fn completes_with_continue_and_the_token() {
+        let rule = mock!(Client::complete_lifecycle_action)
+            .match_requests(|r| {
+                r.auto_scaling_group_name() == Some("ci-linux")
+                    && r.lifecycle_hook_name() == Some("ci-fleet-drain")
+                    && r.instance_id() == Some("i-0abc")
+                    && r.lifecycle_action_token() == Some("tok-1")
+                    && r.lifecycle_action_result() == Some("CONTINUE")
+            })
+            .then_output(|| CompleteLifecycleActionOutput::builder().build());
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&rule]);
+        assert_eq!(
+            AutoScaling::new(client)
+                .complete_lifecycle_action(&action())
+                .await
+                .expect("completes"),
+            Completion::Completed
+        );
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_completion_that_is_no_longer_pending_is_not_an_error() {
+        let gone = mock!(Client::complete_lifecycle_action).then_error(|| {
+            CompleteLifecycleActionError::generic(
+                ErrorMetadata::builder()
+                    .code("ValidationError")
+                    .message("No active Lifecycle Action found with token tok-1")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&gone]);
+        assert_eq!(
+            AutoScaling::new(client)
+                .complete_lifecycle_action(&action())
+                .await
+                .expect("not an error"),
+            Completion::NoLongerPending
+        );
+
+        let throttled = mock!(Client::complete_lifecycle_action).then_error(|| {
+            CompleteLifecycleActionError::generic(
+                ErrorMetadata::builder()
+                    .code("Throttling")
+                    .message("Rate exceeded")
+                    .build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_autoscaling, RuleMode::MatchAny, [&throttled]);
+        let error = AutoScaling::new(client)
+            .complete_lifecycle_action(&action())
+            .await
+            .expect_err("a real failure");
+        assert!(
+            error
+                .to_string()
+                .starts_with("AWS CompleteLifecycleAction:"),
+            "{error}"
+        );
+    }
+}

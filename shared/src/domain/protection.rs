@@ -79,10 +79,11 @@ pub fn decide(view: &InstanceView, graces: Graces, now: DateTime<Utc>) -> Verdic
         } => verdict(view.protected, Reason::CiUnknownKeep),
         AgentView::Busy => verdict(true, Reason::Busy),
         AgentView::Offline => verdict(false, Reason::TakenOffline),
-        AgentView::Idle => match view.idle_since {
-            Some(since) if age(since) >= graces.idle => verdict(false, Reason::IdlePastGrace),
-            _ => verdict(true, Reason::IdleWithinGrace),
-        },
+        // First seen idle now: the grace starts now.
+        AgentView::Idle if age(view.idle_since.unwrap_or(now)) >= graces.idle => {
+            verdict(false, Reason::IdlePastGrace)
+        }
+        AgentView::Idle => verdict(true, Reason::IdleWithinGrace),
         AgentView::NotRegistered if age(view.since) < graces.boot => verdict(true, Reason::Booting),
         AgentView::NotRegistered => verdict(false, Reason::NeverRegistered),
     }

@@ -3,7 +3,7 @@
 //! Prints exactly `listening on http://127.0.0.1:PORT` as the first stdout line (tests
 //! parse it), then logs to stderr until SIGTERM or ctrl-c.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use fake_ci::{App, FakeState, Kind, bind, router};
@@ -99,6 +99,7 @@ async fn main() -> ExitCode {
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),

@@ -39,6 +39,11 @@ async fn depth_zero_and_tree_filtering() {
         linux1["assignedLabels"],
         json!([{"name": "linux"}, {"name": "docker"}, {"name": "linux-1"}])
     );
+    // Monitor maps are not pruned by depth.
+    assert_eq!(
+        linux1["monitorData"]["hudson.node_monitors.DiskSpaceMonitor"]["path"],
+        "/home/jenkins/agent"
+    );
     let linux2 = &set["computer"][2];
     assert_eq!(linux2["offline"], true);
     assert_eq!(linux2["temporarilyOffline"], true);

@@ -386,6 +386,27 @@ async fn queue_builds_and_their_start() {
         .json();
     assert_eq!(started["state"], "running");
     assert_eq!(started["href"], "/app/rest/builds/id:601");
+
+    // Default views omit default-valued fields; asked-for fields are always there.
+    state["agents"][3]["running"][0]["progress"] = json!(0);
+    request(addr, "PUT", "/_fake/state", &[], &state.to_string()).await;
+    let listed = get(
+        addr,
+        "/app/rest/builds?locator=running:true,buildType:App_Test",
+        &json_headers(),
+    )
+    .await
+    .json();
+    assert_eq!(listed["build"][0]["id"], 601);
+    assert!(
+        listed["build"][0].get("percentageComplete").is_none(),
+        "{listed}"
+    );
+    let asked = get(addr, "/app/rest/builds?locator=running:true,buildType:App_Test&fields=build(id,percentageComplete)", &json_headers()).await.json();
+    assert_eq!(
+        asked["build"][0],
+        json!({"id": 601, "percentageComplete": 0})
+    );
     assert_eq!(
         get(addr, "/app/rest/buildQueue/id:999", &json_headers())
             .await

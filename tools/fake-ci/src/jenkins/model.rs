@@ -425,14 +425,15 @@ impl<'a> Ctx<'a> {
         Value::Object(obj)
     }
 
-    /// The item a started build left behind at `/queue/item/N/` (Queue$LeftItem).
+    /// The item a started build left behind at `/queue/item/N/` (Queue$LeftItem); only
+    /// builds given an explicit `id` have one, so a removed queue item is simply gone.
     pub fn left_item(&self, id: u64) -> Option<Value> {
         let (_, build) = self
             .state
             .agents
             .iter()
             .flat_map(|a| a.running.iter().map(move |r| (a, r)))
-            .find(|(_, r)| r.build_id() == id)?;
+            .find(|(_, r)| r.id == Some(id))?;
         let started = build.started_at_ms.unwrap_or(self.now_ms - 60_000);
         let pseudo = QueueItem {
             id,

@@ -47,7 +47,7 @@ pub fn page<T>(
         }
         format!("{}?{query}", req.path)
     };
-    let next_href = (count > 0 && items.len() == count + 1).then(|| link(start + count));
+    let next_href = (count > 0 && items.len() == count).then(|| link(start + count));
     let prev_href = (start > 0).then(|| link(start.saturating_sub(count)));
     Ok(Page {
         items,
