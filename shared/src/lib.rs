@@ -2,6 +2,7 @@
 //! configuration from the environment, telemetry and the runner every function uses.
 
 pub mod aws;
+pub mod checkpoint;
 pub mod ci;
 pub mod config;
 pub mod domain;

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum LabelExpr {
     Atom(String),
     Not(Box<LabelExpr>),

@@ -33,7 +33,7 @@ impl Agent {
 }
 
 /// Which agents a queued build can run on.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Demand {
     /// No label: any executor will do (counted in no pool; reported as unattributed).
     Any,

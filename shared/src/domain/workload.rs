@@ -1,10 +1,12 @@
 //! A pool's workload: the numbers the scaling alarms watch.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::metric::{Datum, Unit};
-use super::model::{Agent, CiSnapshot, Waiting};
+use super::model::{Agent, CiSnapshot, Demand, Waiting};
 use super::pool::Pool;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -32,7 +34,24 @@ pub struct Workloads {
 }
 
 pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Utc>) -> Workloads {
-    let mut attributed = vec![false; snapshot.queue.len()];
+    // Thousands of queued builds name a few dozen distinct demands: decide each distinct
+    // demand once per pool, then count the builds.
+    let mut distinct: HashMap<&Demand, usize> = HashMap::new();
+    let demand_of: Vec<Option<usize>> = snapshot
+        .queue
+        .iter()
+        .map(|build| {
+            (build.waiting == Waiting::ForExecutor).then(|| {
+                let next = distinct.len();
+                *distinct.entry(&build.demand).or_insert(next)
+            })
+        })
+        .collect();
+    let mut demands: Vec<&Demand> = vec![&Demand::Any; distinct.len()];
+    for (demand, index) in &distinct {
+        demands[*index] = demand;
+    }
+    let mut attributed = vec![false; demands.len()];
     let pools = pools
         .iter()
         .map(|pool| {
@@ -41,6 +60,7 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
                 .iter()
                 .filter(|a| pool.contains(a))
                 .collect();
+            let wanted: Vec<bool> = demands.iter().map(|d| pool.wants(d, &members)).collect();
             let mut workload = PoolWorkload {
                 pool: pool.name().to_owned(),
                 queued_builds: 0,
@@ -63,11 +83,12 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
                     workload.offline_agents += 1;
                 }
             }
-            for (index, build) in snapshot.queue.iter().enumerate() {
-                if build.waiting != Waiting::ForExecutor || !pool.wants(&build.demand, &members) {
+            for (build, demand) in snapshot.queue.iter().zip(&demand_of) {
+                let Some(demand) = *demand else { continue };
+                if !wanted[demand] {
                     continue;
                 }
-                attributed[index] = true;
+                attributed[demand] = true;
                 workload.queued_builds += 1;
                 if build.stuck {
                     workload.stuck_builds += 1;
@@ -84,11 +105,9 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
             workload
         })
         .collect();
-    let unattributed_builds = snapshot
-        .queue
+    let unattributed_builds = demand_of
         .iter()
-        .zip(&attributed)
-        .filter(|(build, taken)| build.waiting == Waiting::ForExecutor && !**taken)
+        .filter(|d| d.is_some_and(|d| !attributed[d]))
         .count() as u32;
     Workloads {
         pools,
@@ -130,7 +149,6 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::model::Demand;
     use crate::domain::model::fixtures::{agent, queued};
     use crate::domain::pool::PoolSpec;
 

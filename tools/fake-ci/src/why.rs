@@ -3,6 +3,10 @@
 //! these strings with regexes, so the wording, quoting and the "one node → node name"
 //! rule must be exact.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use shared::domain::label_expr::LabelExpr;
 
 use crate::state::{Agent, JenkinsVersion, QueueItem, QueueState};
@@ -27,12 +31,15 @@ impl<'a> Node<'a> {
 }
 
 pub struct World<'a> {
-    pub version: &'a JenkinsVersion,
+    pub version: JenkinsVersion,
     /// Agents only; Jenkins' `getNodes()` does not include the built-in node.
     pub agents: Vec<Node<'a>>,
     pub builtin: Node<'a>,
     /// Running builds as (job, number), to name the build that blocks an item.
     pub running: Vec<(&'a str, u64)>,
+    /// Label expression → indices of the nodes it selects (agents, then the built-in
+    /// node). A queue of thousands of items names a few dozen labels: evaluate each once.
+    pub label_memo: RefCell<HashMap<String, Rc<Vec<usize>>>>,
 }
 
 /// The label as Jenkins names it: `Label.getName()` of the parsed expression, which
@@ -63,18 +70,30 @@ pub fn label_name(expression: &str) -> String {
 
 /// Nodes a label expression selects: every node whose labels (self-label included) satisfy it.
 pub fn label_nodes<'w, 'a>(world: &'w World<'a>, expression: &str) -> Vec<&'w Node<'a>> {
-    let parsed = LabelExpr::parse(expression);
-    let matches = |node: &Node| match &parsed {
-        Ok(expr) => expr.matches(|l| node.labels.contains(&l)),
-        // Jenkins would refuse to save such a job; treat the text as one atom.
-        Err(_) => node.labels.contains(&expression.trim()),
-    };
-    world
-        .agents
-        .iter()
-        .chain(std::iter::once(&world.builtin))
-        .filter(|n| matches(n))
-        .collect()
+    let nodes = || world.agents.iter().chain(std::iter::once(&world.builtin));
+    let cached = world.label_memo.borrow().get(expression).cloned();
+    let indices = cached.unwrap_or_else(|| {
+        let parsed = LabelExpr::parse(expression);
+        let matches = |node: &Node| match &parsed {
+            Ok(expr) => expr.matches(|l| node.labels.contains(&l)),
+            // Jenkins would refuse to save such a job; treat the text as one atom.
+            Err(_) => node.labels.contains(&expression.trim()),
+        };
+        let found = Rc::new(
+            nodes()
+                .enumerate()
+                .filter(|(_, n)| matches(n))
+                .map(|(i, _)| i)
+                .collect::<Vec<_>>(),
+        );
+        world
+            .label_memo
+            .borrow_mut()
+            .insert(expression.to_owned(), found.clone());
+        found
+    });
+    let all: Vec<&Node> = nodes().collect();
+    indices.iter().map(|&i| all[i]).collect()
 }
 
 /// Whether every node of the label is offline, which Jenkins also says of an empty label.
@@ -86,7 +105,7 @@ pub fn why(item: &QueueItem, world: &World) -> String {
     if let Some(text) = &item.why_override {
         return text.clone();
     }
-    let q = Quotes::new(world.version);
+    let q = Quotes::new(&world.version);
     match item.state {
         QueueState::Waiting if item.quiet_remaining_ms == 0 => "Finished waiting".to_owned(),
         QueueState::Waiting => format!(
@@ -252,7 +271,8 @@ mod tests {
     fn why_for(version: &str, agents: &[Agent], item: QueueItem) -> String {
         let version = JenkinsVersion::parse(version);
         let world = World {
-            version: &version,
+            version,
+            label_memo: Default::default(),
             agents: agents.iter().map(Node::agent).collect(),
             builtin: Node {
                 name: "Built-In Node",

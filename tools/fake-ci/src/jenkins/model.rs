@@ -19,6 +19,8 @@ pub struct Ctx<'a> {
     /// Absolute root URL with trailing slash, as Jenkins renders `url` properties.
     pub root: String,
     pub now_ms: i64,
+    /// Built once per response: rendering the queue consults it for every item.
+    world: std::cell::OnceCell<World<'a>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -28,6 +30,7 @@ impl<'a> Ctx<'a> {
             version: JenkinsVersion::parse(&state.jenkins_version),
             root: format!("http://{host}/"),
             now_ms,
+            world: std::cell::OnceCell::new(),
         }
     }
 
@@ -39,9 +42,10 @@ impl<'a> Ctx<'a> {
         obj
     }
 
-    pub fn world(&self) -> World<'_> {
-        World {
-            version: &self.version,
+    pub fn world(&self) -> &World<'a> {
+        self.world.get_or_init(|| World {
+            version: self.version.clone(),
+            label_memo: Default::default(),
             agents: self.state.agents.iter().map(Node::agent).collect(),
             builtin: Node {
                 name: self.version.builtin_display_name(),
@@ -54,7 +58,7 @@ impl<'a> Ctx<'a> {
                 .iter()
                 .flat_map(|a| a.running.iter().map(|r| (r.job.as_str(), r.number)))
                 .collect(),
-        }
+        })
     }
 
     pub fn job_url(&self, job: &str) -> String {
@@ -138,7 +142,7 @@ impl<'a> Ctx<'a> {
 
     fn label_stats(&self, expression: &str) -> LabelStats {
         let world = self.world();
-        let nodes = why::label_nodes(&world, expression);
+        let nodes = why::label_nodes(world, expression);
         let mut stats = LabelStats {
             offline: nodes.iter().all(|n| !n.online),
             ..LabelStats::default()
@@ -373,7 +377,7 @@ impl<'a> Ctx<'a> {
         }
         let label_offline = match item.label.as_deref().filter(|l| !l.trim().is_empty()) {
             Some(label) if !self.state.agents.is_empty() => {
-                why::label_offline(&self.world(), label)
+                why::label_offline(self.world(), label)
             }
             _ => false,
         };
@@ -399,7 +403,7 @@ impl<'a> Ctx<'a> {
         obj.insert("stuck".into(), json!(self.stuck(item)));
         obj.insert("task".into(), self.task(item));
         obj.insert("url".into(), json!(format!("queue/item/{}/", item.id)));
-        obj.insert("why".into(), json!(why::why(item, &self.world())));
+        obj.insert("why".into(), json!(why::why(item, self.world())));
         match item.state {
             QueueState::Buildable => {
                 obj.insert(

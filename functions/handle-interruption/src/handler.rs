@@ -1,0 +1,349 @@
+//! Reacting to the three events. Each step is attempted even when another failed (the
+//! agent goes offline even if S3 is down; the checkpoint is sealed even if the CI server
+//! is down); the invocation fails only when a step failed, so EventBridge's retry repeats
+//! what is needed, and every step is idempotent so the repeat is harmless.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use shared::aws::groups::{Completion, LifecycleAction, ScalingGroups};
+use shared::aws::instances::Instances;
+use shared::aws::metrics::MetricsSink;
+use shared::aws::store::ObjectStore;
+use shared::checkpoint::{SealOutcome, seal};
+use shared::ci::{CiError, CiServer, OfflineChange, Problem};
+use shared::domain::drain::{DrainRecord, drain_key};
+use shared::domain::{Datum, Pool, Unit};
+use shared::dry_run::WouldDo;
+use shared::{Error, Result};
+
+use crate::config::{InterruptionConfig, RebalanceAction};
+use crate::events::{Interruption, TerminateAction};
+
+/// Used when the hook cannot be described: Auto Scaling's own default.
+const DEFAULT_HEARTBEAT_TIMEOUT: u32 = 3600;
+
+pub struct Handler {
+    pub config: InterruptionConfig,
+    pub ci: Arc<dyn CiServer>,
+    pub groups: Arc<dyn ScalingGroups>,
+    pub instances: Arc<dyn Instances>,
+    pub store: Arc<dyn ObjectStore>,
+    pub metrics: Arc<dyn MetricsSink>,
+    pub would_do: Option<WouldDo>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Response {
+    pub event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instance_id: Option<String>,
+    /// The pool the instance belongs to; none means not ours (acknowledged, nothing done).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offline: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub would_do: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
+}
+
+impl Handler {
+    pub async fn handle(&self, event: Value) -> Result<Value> {
+        let event = Interruption::parse(event)?;
+        let mut response = Response::default();
+        let mut datums = Vec::new();
+        match event {
+            Interruption::SpotWarning(e) => {
+                response.event = e.detail_type.clone();
+                let terminates_at = e.time + chrono::Duration::minutes(2);
+                let reason = format!(
+                    "spot interruption: {} terminates at {}",
+                    e.detail.instance_id,
+                    terminates_at.format("%Y-%m-%d %H:%M:%S UTC")
+                );
+                if let Some(pool) = self.ours(&e.detail.instance_id, &mut response).await {
+                    self.take_offline(&e.detail.instance_id, &reason, &mut response)
+                        .await;
+                    self.seal(
+                        &e.detail.instance_id,
+                        &reason,
+                        e.time,
+                        &pool,
+                        &mut response,
+                        &mut datums,
+                    )
+                    .await;
+                    datums.push(count("SpotInterruptions", &pool));
+                }
+            }
+            Interruption::Rebalance(e) => {
+                response.event = e.detail_type.clone();
+                if let Some(pool) = self.ours(&e.detail.instance_id, &mut response).await {
+                    datums.push(count("RebalanceRecommendations", &pool));
+                    match self.config.rebalance {
+                        RebalanceAction::Offline => {
+                            self.take_offline(
+                                &e.detail.instance_id,
+                                "rebalance recommendation",
+                                &mut response,
+                            )
+                            .await
+                        }
+                        RebalanceAction::Ignore => {
+                            response.ignored = Some("REBALANCE_ACTION=ignore".into())
+                        }
+                    }
+                }
+            }
+            Interruption::TerminateAction(e) => {
+                response.event = e.detail_type.clone();
+                self.terminate_action(&e.detail, e.time, &mut response, &mut datums)
+                    .await;
+            }
+            Interruption::Other {
+                detail_type,
+                source,
+            } => {
+                tracing::warn!(%detail_type, %source, "not an event handle-interruption acts on; acknowledged");
+                response.event = detail_type;
+                response.ignored = Some(format!("not handled (source {source})"));
+            }
+        }
+        if !datums.is_empty()
+            && let Err(e) = self.metrics.publish(&self.config.namespace, &datums).await
+        {
+            response.errors.push(e.to_string());
+        }
+        if let Some(would_do) = &self.would_do {
+            response.would_do = would_do.actions();
+        }
+        if response.errors.is_empty() {
+            serde_json::to_value(&response).map_err(|e| Error::Failed(e.to_string()))
+        } else {
+            Err(Error::Failed(format!(
+                "{} for {}: {}",
+                response.event,
+                response.instance_id.as_deref().unwrap_or("?"),
+                response.errors.join("; ")
+            )))
+        }
+    }
+
+    /// The pool of the instance's Auto Scaling group, and the agent names it may use.
+    async fn ours(&self, instance_id: &str, response: &mut Response) -> Option<Pool> {
+        response.instance_id = Some(instance_id.to_owned());
+        let group = match self.groups.groups_of(&[instance_id.to_owned()]).await {
+            Ok(found) => found.into_iter().next().map(|i| i.group),
+            Err(e) => {
+                response.errors.push(e.to_string());
+                return None;
+            }
+        };
+        match group.as_deref().and_then(|g| self.config.pool_of_group(g)) {
+            Some(pool) => {
+                response.pool = Some(pool.name().to_owned());
+                Some(pool.clone())
+            }
+            None => {
+                tracing::info!(instance = instance_id, group = ?group, "instance is in no configured pool; acknowledged");
+                response.ignored = Some(format!(
+                    "instance is in no configured pool (group {})",
+                    group.as_deref().unwrap_or("none")
+                ));
+                None
+            }
+        }
+    }
+
+    async fn agent_names(&self, instance_id: &str) -> Result<Vec<String>> {
+        let details = if self.config.agent_names.needs_instance_details() {
+            self.instances
+                .describe(&[instance_id.to_owned()])
+                .await?
+                .into_iter()
+                .next()
+        } else {
+            None
+        };
+        Ok(self
+            .config
+            .agent_names
+            .agent_names(instance_id, details.as_ref()))
+    }
+
+    /// Takes the instance's agent offline under the first name the CI server knows.
+    async fn take_offline(&self, instance_id: &str, reason: &str, response: &mut Response) {
+        let names = match self.agent_names(instance_id).await {
+            Ok(names) => names,
+            Err(e) => return response.errors.push(e.to_string()),
+        };
+        for name in &names {
+            match self.ci.take_offline(name, reason).await {
+                Ok(change) => {
+                    tracing::info!(agent = %name, ?change, reason, "agent offline");
+                    response.agent = Some(name.clone());
+                    response.offline = Some(match change {
+                        OfflineChange::TakenOffline => "taken-offline",
+                        OfflineChange::AlreadyOffline => "already-offline",
+                    });
+                    return;
+                }
+                Err(CiError {
+                    problem: Problem::NotFound(_),
+                    ..
+                }) => continue,
+                Err(e) => return response.errors.push(e.to_string()),
+            }
+        }
+        // An instance whose agent never registered has no work to protect.
+        response.offline = Some("no-agent");
+    }
+
+    async fn seal(
+        &self,
+        instance_id: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+        pool: &Pool,
+        response: &mut Response,
+        datums: &mut Vec<Datum>,
+    ) {
+        match seal(self.store.as_ref(), instance_id, reason, at).await {
+            Ok(SealOutcome::Sealed(record)) => {
+                tracing::info!(key = %record.key, attempt = record.attempt, passed = record.passed, "checkpoint sealed");
+                datums.push(count("CheckpointsSealed", pool));
+                response.checkpoint =
+                    Some(serde_json::json!({"outcome": "sealed", "record": record}));
+            }
+            Ok(SealOutcome::AlreadySealed(record)) => {
+                response.checkpoint =
+                    Some(serde_json::json!({"outcome": "already-sealed", "record": record}))
+            }
+            Ok(SealOutcome::NoClaim) => {
+                response.checkpoint = Some(serde_json::json!({"outcome": "no-claim"}))
+            }
+            Err(e) => response.errors.push(format!("checkpoint: {e}")),
+        }
+    }
+
+    /// Our hook: offline first, then complete at once when idle or record a drain when busy.
+    /// Another hook or another group: complete at once — never leave an action hanging.
+    async fn terminate_action(
+        &self,
+        detail: &TerminateAction,
+        at: DateTime<Utc>,
+        response: &mut Response,
+        datums: &mut Vec<Datum>,
+    ) {
+        let instance_id = detail.ec2_instance_id.clone();
+        response.instance_id = Some(instance_id.clone());
+        let action = LifecycleAction {
+            group: detail.auto_scaling_group_name.clone(),
+            hook: detail.lifecycle_hook_name.clone(),
+            instance_id: instance_id.clone(),
+            token: detail.lifecycle_action_token.clone(),
+        };
+        let pool = self
+            .config
+            .pool_of_group(&detail.auto_scaling_group_name)
+            .cloned();
+        let Some(pool) = pool.filter(|_| detail.lifecycle_hook_name == self.config.drain_hook)
+        else {
+            response.ignored = Some("not our hook or group: completed at once".into());
+            return self.complete(&action, response).await;
+        };
+        response.pool = Some(pool.name().to_owned());
+        self.take_offline(
+            &instance_id,
+            "scale-in: instance terminating, draining",
+            response,
+        )
+        .await;
+        let names = match self.agent_names(&instance_id).await {
+            Ok(names) => names,
+            Err(e) => return response.errors.push(e.to_string()),
+        };
+        let busy = match self.ci.snapshot().await {
+            Ok(snapshot) => snapshot
+                .agents
+                .iter()
+                .any(|a| names.contains(&a.name) && a.busy_executors > 0),
+            Err(e) => {
+                // Unknown is not idle: keep the build safe with a drain record and say so.
+                response.errors.push(e.to_string());
+                true
+            }
+        };
+        if !busy {
+            datums.push(count("DrainsCompleted", &pool));
+            datums.push(
+                Datum::new("DrainSeconds", 0.0, Unit::Seconds, Utc::now())
+                    .with_dimension("Pool", pool.name()),
+            );
+            return self.complete(&action, response).await;
+        }
+        let key = drain_key(&instance_id);
+        match self.store.get(&key).await {
+            Ok(Some(_)) => response.lifecycle = Some("drain-already-recorded"),
+            Ok(None) => {
+                let heartbeat_timeout = self
+                    .groups
+                    .hook_heartbeat_timeout(&action.group, &action.hook)
+                    .await
+                    .ok()
+                    .flatten()
+                    .unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT);
+                let now = Utc::now();
+                let record = DrainRecord {
+                    instance_id: instance_id.clone(),
+                    pool: pool.name().to_owned(),
+                    group: action.group.clone(),
+                    hook: action.hook.clone(),
+                    token: action.token.clone(),
+                    agent_names: names,
+                    started_at: at,
+                    deadline: now
+                        + chrono::Duration::from_std(self.config.drain_timeout).unwrap_or_default(),
+                    heartbeat_timeout_seconds: heartbeat_timeout,
+                    last_heartbeat_at: at,
+                };
+                let written = match serde_json::to_vec(&record) {
+                    Ok(body) => self.store.put(&key, body).await,
+                    Err(e) => Err(Error::Failed(e.to_string())),
+                };
+                match written {
+                    Ok(()) => {
+                        datums.push(count("DrainsStarted", &pool));
+                        response.lifecycle = Some("drain-recorded");
+                    }
+                    Err(e) => response.errors.push(format!("drain record: {e}")),
+                }
+            }
+            Err(e) => response.errors.push(format!("drain record: {e}")),
+        }
+    }
+
+    async fn complete(&self, action: &LifecycleAction, response: &mut Response) {
+        match self.groups.complete_lifecycle_action(action).await {
+            Ok(Completion::Completed) => response.lifecycle = Some("completed"),
+            Ok(Completion::NoLongerPending) => response.lifecycle = Some("already-completed"),
+            Err(e) => response.errors.push(e.to_string()),
+        }
+    }
+}
+
+fn count(name: &'static str, pool: &Pool) -> Datum {
+    Datum::new(name, 1.0, Unit::Count, Utc::now()).with_dimension("Pool", pool.name())
+}

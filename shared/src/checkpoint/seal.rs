@@ -1,0 +1,217 @@
+//! The handler's half: when an instance is interrupted, fold its build's parts into the
+//! pass list the retry restores and record the interruption.
+
+use chrono::{DateTime, Utc};
+
+use super::key::CheckpointKey;
+use super::layout;
+use super::model::{Interruption, PassList, SealOutcome};
+use super::ops::{read_claim, read_json, read_parts, read_pass_list, write_json};
+use crate::aws::store::ObjectStore;
+use crate::error::Result;
+
+/// Seals the checkpoint of the build that claimed `instance_id`: every part of the
+/// claimed attempt and of earlier attempts goes into `passed.json`, then the attempt's
+/// `interruption.json` is written (last, so its presence means the pass list is done).
+///
+/// Idempotent: when the attempt already has an interruption record, that record is
+/// returned as `AlreadySealed` and nothing is written. A seal that died between its two
+/// writes is simply redone. `at` and `reason` are the event's.
+///
+/// Restoring does not depend on the seal (it also reads unconsolidated parts), so a
+/// failed seal costs the retry a few reads, never a test.
+pub async fn seal(
+    store: &dyn ObjectStore,
+    instance_id: &str,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<SealOutcome> {
+    let Some(claim) = read_claim(store, instance_id).await? else {
+        return Ok(SealOutcome::NoClaim);
+    };
+    let key = CheckpointKey::parse(&claim.key)?;
+    let record_object = layout::interruption(&key, claim.attempt);
+    match read_json::<Interruption>(store, &record_object).await? {
+        Some(Ok(record)) => return Ok(SealOutcome::AlreadySealed(record)),
+        Some(Err(e)) => {
+            tracing::warn!(object = %record_object, error = %e, "corrupt interruption record: sealing again");
+        }
+        None => {}
+    }
+
+    let PassList {
+        mut tests,
+        mut parts,
+        ..
+    } = read_pass_list(store, &key).await?;
+    let new_parts: Vec<String> = store
+        .list(&layout::attempts_prefix(&key))
+        .await?
+        .into_iter()
+        .filter(|o| {
+            layout::part_attempt(&key, o).is_some_and(|n| n <= claim.attempt) && !parts.contains(o)
+        })
+        .collect();
+    let read = read_parts(store, &new_parts, &mut tests).await?;
+    parts.extend(read.read);
+    let passed = tests.len();
+    let list = PassList {
+        key: claim.key.clone(),
+        tests,
+        parts,
+        updated_at: Some(at),
+    };
+    write_json(store, &layout::passed(&key), &list).await?;
+
+    let record = Interruption {
+        instance_id: claim.instance_id,
+        key: claim.key,
+        attempt: claim.attempt,
+        at,
+        reason: reason.to_owned(),
+        passed,
+    };
+    write_json(store, &record_object, &record).await?;
+    tracing::info!(instance = %record.instance_id, key = %record.key, attempt = record.attempt, passed, "checkpoint sealed");
+    Ok(SealOutcome::Sealed(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::aws::store::MemoryStore;
+    use crate::checkpoint::ops::{restore, start};
+    use crate::checkpoint::recorder::Recorder;
+
+    fn at(minute: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2025, 3, 1, 10, minute, 0)
+            .single()
+            .expect("valid time")
+    }
+
+    fn set(tests: &[&str]) -> BTreeSet<String> {
+        tests.iter().map(|t| t.to_string()).collect()
+    }
+
+    async fn record(store: &MemoryStore, instance: &str, key: &CheckpointKey, batches: &[&[&str]]) {
+        let mut recorder = Recorder::resume(store, instance, key, "w")
+            .await
+            .expect("resumes");
+        let mut passed = BTreeSet::new();
+        for batch in batches {
+            passed.extend(set(batch));
+            recorder
+                .flush(store, &passed, at(1))
+                .await
+                .expect("flushes");
+        }
+    }
+
+    #[tokio::test]
+    async fn no_claim_no_seal() {
+        let store = MemoryStore::default();
+        assert_eq!(
+            seal(&store, "i-1", "spot", at(2)).await.expect("seals"),
+            SealOutcome::NoClaim
+        );
+        assert!(
+            store.keys().is_empty(),
+            "nothing written: {:?}",
+            store.keys()
+        );
+    }
+
+    #[tokio::test]
+    async fn seal_consolidates_and_a_second_seal_changes_nothing() {
+        let store = MemoryStore::default();
+        let key = CheckpointKey::parse("app/main@abc#1").expect("valid");
+        start(&store, "i-1", &key, at(0)).await.expect("starts");
+        record(&store, "i-1", &key, &[&["a", "b"], &["c"]]).await;
+
+        let first = seal(&store, "i-1", "spot interruption", at(2))
+            .await
+            .expect("seals");
+        let expected = Interruption {
+            instance_id: "i-1".into(),
+            key: "app/main@abc#1".into(),
+            attempt: 1,
+            at: at(2),
+            reason: "spot interruption".into(),
+            passed: 3,
+        };
+        assert_eq!(first, SealOutcome::Sealed(expected.clone()));
+        let list_before = store.get(&layout::passed(&key)).await.expect("reads");
+        let list: PassList =
+            serde_json::from_slice(list_before.as_deref().unwrap_or_default()).expect("parses");
+        assert_eq!(list.tests, set(&["a", "b", "c"]));
+        assert_eq!(list.parts.len(), 2);
+
+        // A late upload after the seal, then the duplicate event (other time, other reason).
+        record(&store, "i-1", &key, &[&["a", "b", "c", "d"]]).await;
+        let again = seal(&store, "i-1", "duplicate", at(3))
+            .await
+            .expect("seals");
+        assert_eq!(again, SealOutcome::AlreadySealed(expected));
+        assert_eq!(
+            store.get(&layout::passed(&key)).await.expect("reads"),
+            list_before
+        );
+        // The late upload is not lost: restore still reads the part the seal did not name.
+        assert_eq!(
+            restore(&store, &key).await.expect("restores").tests,
+            set(&["a", "b", "c", "d"])
+        );
+    }
+
+    #[tokio::test]
+    async fn a_later_attempt_seals_on_top_of_earlier_ones_including_unsealed_ones() {
+        let store = MemoryStore::default();
+        let key = CheckpointKey::parse("k").expect("valid");
+        start(&store, "i-1", &key, at(0)).await.expect("starts");
+        record(&store, "i-1", &key, &[&["a"]]).await;
+        // Attempt 1 died without a seal (agent lost); attempt 2 on another instance.
+        start(&store, "i-2", &key, at(5)).await.expect("starts");
+        record(&store, "i-2", &key, &[&["b"]]).await;
+        // A part of attempt 3 (claimed elsewhere) is not attempt 2's to consolidate.
+        start(&store, "i-3", &key, at(6)).await.expect("starts");
+        record(&store, "i-3", &key, &[&["z"]]).await;
+        let SealOutcome::Sealed(record) = seal(&store, "i-2", "spot", at(7)).await.expect("seals")
+        else {
+            panic!("expected a new seal");
+        };
+        assert_eq!((record.attempt, record.passed), (2, 2));
+        let list: PassList = serde_json::from_slice(
+            store
+                .get(&layout::passed(&key))
+                .await
+                .expect("reads")
+                .as_deref()
+                .unwrap_or_default(),
+        )
+        .expect("parses");
+        assert_eq!(list.tests, set(&["a", "b"]));
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_part_is_skipped_and_kept() {
+        let store = MemoryStore::default();
+        let key = CheckpointKey::parse("k").expect("valid");
+        start(&store, "i-1", &key, at(0)).await.expect("starts");
+        record(&store, "i-1", &key, &[&["a"]]).await;
+        let corrupt = layout::part(&key, 1, 9, "x");
+        store
+            .put(&corrupt, b"not json".to_vec())
+            .await
+            .expect("puts");
+        let outcome = seal(&store, "i-1", "spot", at(2)).await.expect("seals");
+        assert!(
+            matches!(outcome, SealOutcome::Sealed(ref r) if r.passed == 1),
+            "{outcome:?}"
+        );
+        assert!(store.keys().contains(&corrupt));
+    }
+}

@@ -1,0 +1,415 @@
+//! The real `handle-interruption` binary with the real `ci-checkpoint` binary, against
+//! moto (Auto Scaling with the lifecycle extension, S3) and the fake Jenkins.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use ci_fleet_tests::asg::{
+    Clients, action_for, actions, clients, ec2_state, group_with_hook, states, unique,
+};
+use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use serde_json::{Value, json};
+
+struct Setup {
+    aws: &'static LocalAws,
+    c: Clients,
+    s3: aws_sdk_s3::Client,
+    group: String,
+    bucket: String,
+    ids: Vec<String>,
+    fake: FakeCi,
+}
+
+fn agent(name: &str, busy: bool) -> Value {
+    let running = if busy {
+        json!([{"job": "app", "number": 7}])
+    } else {
+        json!([])
+    };
+    json!({"name": name, "labels": ["linux"], "executors": 1, "running": running})
+}
+
+async fn setup(size: i32, busy: &[bool]) -> Setup {
+    let aws = LocalAws::shared();
+    let c = clients(aws).await;
+    let group = unique("hi");
+    let ids = group_with_hook(&c, &group, size).await;
+    let sdk = aws.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("ckpt").to_lowercase();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let agents: Vec<Value> = ids.iter().zip(busy).map(|(id, b)| agent(id, *b)).collect();
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &json!({"auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}]}, "agents": agents, "queue": []}),
+    );
+    Setup {
+        aws,
+        c,
+        s3,
+        group,
+        bucket,
+        ids,
+        fake,
+    }
+}
+
+fn fixture(name: &str) -> Value {
+    let path = ci_fleet_tests::repo_root()
+        .join("functions/handle-interruption/events")
+        .join(name);
+    serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON")
+}
+
+fn spot_warning(instance: &str) -> Value {
+    let mut event = fixture("spot-interruption-warning.json");
+    event["detail"]["instance-id"] = json!(instance);
+    event["time"] = json!(chrono::Utc::now().to_rfc3339());
+    event
+}
+
+impl Setup {
+    fn handle(&self, event: &Value, extra: &[(&str, &str)]) -> Output {
+        let pools = json!([{"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 1}]).to_string();
+        let mut cmd = Command::new(binary_path("handle-interruption"));
+        self.aws.configure(&mut cmd);
+        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
+            .envs(self.fake.env())
+            .envs([
+                ("CI_USER", "ci-fleet"),
+                ("CI_TOKEN", "tok"),
+                ("POOLS", pools.as_str()),
+                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
+                ("S3_FORCE_PATH_STYLE", "true"),
+                ("METRICS_NAMESPACE", "CIFleetInterruptionTest"),
+            ]);
+        cmd.envs(extra.iter().copied());
+        let mut child = cmd
+            .args(["--event", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(event.to_string().as_bytes())
+            .expect("writes the event");
+        child.wait_with_output().expect("exits")
+    }
+
+    fn checkpoint(&self, args: &[&str]) -> Output {
+        let mut cmd = Command::new(binary_path("ci-checkpoint"));
+        self.aws.configure(&mut cmd);
+        cmd.envs([
+            ("CHECKPOINT_BUCKET", self.bucket.as_str()),
+            ("S3_FORCE_PATH_STYLE", "true"),
+        ])
+        .args(args);
+        let output = cmd
+            .stdin(Stdio::null())
+            .output()
+            .expect("ci-checkpoint runs");
+        assert!(
+            output.status.success(),
+            "ci-checkpoint {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    async fn computer(&self, name: &str) -> Value {
+        let url = format!(
+            "{}/computer/{name}/api/json?tree=temporarilyOffline,offlineCauseReason",
+            self.fake.url()
+        );
+        reqwest::Client::new()
+            .get(url)
+            .basic_auth("ci-fleet", Some("tok"))
+            .send()
+            .await
+            .expect("GET")
+            .json()
+            .await
+            .expect("JSON")
+    }
+
+    async fn has_object(&self, key: &str) -> bool {
+        self.s3
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .is_ok()
+    }
+
+    async fn terminating_with_token(&self, instance: &str) -> Value {
+        self.c
+            .asg
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(instance)
+            .should_decrement_desired_capacity(true)
+            .send()
+            .await
+            .expect("terminate");
+        assert_eq!(
+            states(&self.c, &self.group).await[instance],
+            "Terminating:Wait"
+        );
+        let token = action_for(&actions(self.aws, &self.group), instance)["token"].clone();
+        let mut event = fixture("terminate-lifecycle-action.json");
+        event["detail"]["EC2InstanceId"] = json!(instance);
+        event["detail"]["AutoScalingGroupName"] = json!(self.group);
+        event["detail"]["LifecycleActionToken"] = token;
+        event
+    }
+}
+
+fn response(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("JSON response")
+}
+
+fn lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_warning_takes_the_agent_offline_and_the_retry_skips_what_passed() {
+    let s = setup(2, &[true, false]).await;
+    let (busy, spare) = (&s.ids[0], &s.ids[1]);
+    let key = "app/main@3f2a9c1#shard-2";
+    let passlist = std::env::temp_dir().join(format!("{}-passed.txt", unique("pl")));
+    std::fs::write(
+        &passlist,
+        "tests/test_a.py::test_one\ntests/test_a.py::test_two\ntests/test_b.py::test_three\n",
+    )
+    .expect("writes");
+    let passlist = passlist.to_string_lossy().into_owned();
+    assert_eq!(
+        lines(&s.checkpoint(&["start", "--key", key, "--instance-id", busy])),
+        vec!["1"]
+    );
+    s.checkpoint(&[
+        "flush",
+        "--key",
+        key,
+        "--instance-id",
+        busy,
+        "--passlist",
+        &passlist,
+    ]);
+
+    let warning = spot_warning(busy);
+    let first = response(&s.handle(&warning, &[]));
+    assert_eq!(
+        (first["pool"].as_str(), first["offline"].as_str()),
+        (Some("linux"), Some("taken-offline")),
+        "{first:#}"
+    );
+    assert_eq!(first["checkpoint"]["outcome"], "sealed");
+    assert_eq!(first["checkpoint"]["record"]["passed"], 3);
+    let computer = s.computer(busy).await;
+    assert_eq!(computer["temporarilyOffline"], true);
+    let reason = computer["offlineCauseReason"].as_str().unwrap_or_default();
+    assert!(
+        reason.starts_with(&format!("spot interruption: {busy} terminates at ")),
+        "{reason}"
+    );
+
+    // EventBridge delivers again: the agent stays offline (toggleOffline would toggle it back), the seal is the same.
+    let second = response(&s.handle(&warning, &[]));
+    assert_eq!(
+        (
+            second["offline"].as_str(),
+            second["checkpoint"]["outcome"].as_str()
+        ),
+        (Some("already-offline"), Some("already-sealed"))
+    );
+    assert_eq!(
+        second["checkpoint"]["record"],
+        first["checkpoint"]["record"]
+    );
+    assert_eq!(s.computer(busy).await["temporarilyOffline"], true);
+
+    // The retry on another instance skips exactly what passed before the notice.
+    assert_eq!(
+        lines(&s.checkpoint(&["start", "--key", key, "--instance-id", spare])),
+        vec!["2"]
+    );
+    let mut skip = lines(&s.checkpoint(&["restore", "--key", key, "--instance-id", spare]));
+    skip.sort();
+    assert_eq!(
+        skip,
+        vec![
+            "tests/test_a.py::test_one",
+            "tests/test_a.py::test_two",
+            "tests/test_b.py::test_three"
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rebalance_stops_new_work_only_and_can_be_ignored() {
+    let s = setup(1, &[true]).await;
+    let mut event = fixture("rebalance-recommendation.json");
+    event["detail"]["instance-id"] = json!(s.ids[0]);
+    let ignored = response(&s.handle(&event, &[("REBALANCE_ACTION", "ignore")]));
+    assert_eq!(ignored["ignored"], "REBALANCE_ACTION=ignore");
+    assert_eq!(s.computer(&s.ids[0]).await["temporarilyOffline"], false);
+
+    let done = response(&s.handle(&event, &[]));
+    assert_eq!(done["offline"], "taken-offline");
+    assert_eq!(
+        s.computer(&s.ids[0]).await["offlineCauseReason"],
+        "rebalance recommendation"
+    );
+    assert_eq!(
+        states(&s.c, &s.group).await[s.ids[0].as_str()],
+        "InService",
+        "no drain, no termination"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn terminate_hook_completes_idle_and_foreign_instances_and_drains_busy_ones() {
+    let s = setup(3, &[false, true, false]).await;
+    let (idle, busy, foreign) = (&s.ids[0], &s.ids[1], &s.ids[2]);
+
+    let event = s.terminating_with_token(idle).await;
+    let done = response(&s.handle(&event, &[]));
+    assert_eq!(
+        (done["offline"].as_str(), done["lifecycle"].as_str()),
+        (Some("taken-offline"), Some("completed")),
+        "{done:#}"
+    );
+    assert_eq!(ec2_state(&s.c, idle).await, "terminated");
+    // A duplicate of the same event after completion is acknowledged, not retried forever.
+    assert_eq!(
+        response(&s.handle(&event, &[]))["lifecycle"],
+        "already-completed"
+    );
+
+    let event = s.terminating_with_token(busy).await;
+    let drain = response(&s.handle(&event, &[]));
+    assert_eq!(drain["lifecycle"], "drain-recorded", "{drain:#}");
+    assert!(s.has_object(&format!("drains/{busy}.json")).await);
+    assert_eq!(
+        states(&s.c, &s.group).await[busy.as_str()],
+        "Terminating:Wait",
+        "the busy build keeps its instance"
+    );
+    assert_eq!(s.computer(busy).await["temporarilyOffline"], true);
+
+    // Another team's hook on the same group: its actions are completed at once, never left hanging.
+    s.c.asg
+        .put_lifecycle_hook()
+        .auto_scaling_group_name(&s.group)
+        .lifecycle_hook_name("someone-elses-hook")
+        .lifecycle_transition(ci_fleet_tests::asg::TERMINATING)
+        .heartbeat_timeout(600)
+        .default_result("CONTINUE")
+        .send()
+        .await
+        .expect("PutLifecycleHook");
+    let mut event = s.terminating_with_token(foreign).await;
+    let theirs = actions(s.aws, &s.group)
+        .into_iter()
+        .find(|a| a["instance_id"] == foreign.as_str() && a["hook"] == "someone-elses-hook")
+        .expect("their action");
+    event["detail"]["LifecycleHookName"] = json!("someone-elses-hook");
+    event["detail"]["LifecycleActionToken"] = theirs["token"].clone();
+    let foreign_done = response(&s.handle(&event, &[]));
+    assert_eq!(foreign_done["lifecycle"], "completed", "never left hanging");
+    assert_eq!(
+        s.computer(foreign).await["temporarilyOffline"],
+        false,
+        "not our hook: the agent is left alone"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ci_down_still_seals_and_s3_down_still_takes_the_agent_offline() {
+    let s = setup(1, &[true]).await;
+    let key = "nightly@c0ffee";
+    let passlist = std::env::temp_dir().join(format!("{}-passed.txt", unique("pl")));
+    std::fs::write(&passlist, "suite::one\n").expect("writes");
+    s.checkpoint(&["start", "--key", key, "--instance-id", &s.ids[0]]);
+    s.checkpoint(&[
+        "flush",
+        "--key",
+        key,
+        "--instance-id",
+        &s.ids[0],
+        "--passlist",
+        &passlist.to_string_lossy(),
+    ]);
+
+    s.fake.fault("http-500").await;
+    let output = s.handle(&spot_warning(&s.ids[0]), &[]);
+    assert!(
+        !output.status.success(),
+        "the CI step failed, so the invocation fails (EventBridge retries)"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("HTTP 500"));
+    s.fake.fault("none").await;
+    let restore = lines(&s.checkpoint(&[
+        "restore",
+        "--key",
+        key,
+        "--instance-id",
+        "i-0retry000000000",
+    ]));
+    assert_eq!(restore, vec!["suite::one"], "sealed despite the CI outage");
+
+    let output = s.handle(
+        &spot_warning(&s.ids[0]),
+        &[("CHECKPOINT_BUCKET", "no-such-bucket-ci-fleet")],
+    );
+    assert!(!output.status.success());
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("checkpoint:"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(
+        s.computer(&s.ids[0]).await["temporarilyOffline"],
+        true,
+        "offline despite S3"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_events_are_acknowledged_and_malformed_ones_are_clear_errors() {
+    let s = setup(1, &[false]).await;
+    let ignored = response(&s.handle(&fixture("unknown-event.json"), &[]));
+    assert_eq!(ignored["ignored"], "not handled (source aws.ec2)");
+    let mut malformed = fixture("spot-interruption-warning.json");
+    malformed["detail"] = json!({"instance-action": "terminate"});
+    let output = s.handle(&malformed, &[]);
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).lines().last(),
+        Some(
+            "handle-interruption: malformed event: EC2 Spot Instance Interruption Warning detail: missing field `instance-id`"
+        )
+    );
+}
