@@ -152,6 +152,8 @@ impl Protector {
                 protect: vec![],
                 unprotect: vec![],
             };
+            // Instances seen for the first time: the budget alarm counts launches per hour.
+            let mut launched = 0;
             for instance in &group.instances {
                 if instance.lifecycle_state != IN_SERVICE {
                     report.protected += usize::from(instance.protected_from_scale_in);
@@ -159,6 +161,7 @@ impl Protector {
                 }
                 report.in_service += 1;
                 let info = details.get(instance.instance_id.as_str());
+                launched += usize::from(!memory.instances.contains_key(&instance.instance_id));
                 let remembered = memory
                     .instances
                     .entry(instance.instance_id.clone())
@@ -205,6 +208,12 @@ impl Protector {
                 }
             }
             let changes = self.apply(&report, &mut response).await;
+            if memory_loaded {
+                datums.push(
+                    Datum::new("InstancesLaunched", launched as f64, Unit::Count, now)
+                        .with_dimension("Pool", pool.name()),
+                );
+            }
             datums.push(
                 Datum::new(
                     "ProtectedInstances",
@@ -848,12 +857,16 @@ mod tests {
             .metrics
             .recorded()
             .iter()
-            .filter(|d| d.name.starts_with("Protect"))
+            .filter(|d| d.name.starts_with("Protect") || d.name == "InstancesLaunched")
             .map(|d| (d.name, d.value))
             .collect();
         assert_eq!(
             published,
-            vec![("ProtectedInstances", 3.0), ("ProtectionChanges", 4.0)]
+            vec![
+                ("InstancesLaunched", 3.0),
+                ("ProtectedInstances", 3.0),
+                ("ProtectionChanges", 4.0)
+            ]
         );
         // Idle-since is remembered for the agent that just went idle… and kept for the one within grace.
         let saved: Memory = serde_json::from_slice(
