@@ -128,10 +128,126 @@ def show_metrics() -> None:
     say("\nTotalWorkload = (busy + queued) / online executors: above 1 the scale-out alarm fires; DesiredInstances is what the pool needs now.")
 
 
+# ---------------------------------------------------------------- acts 2 and 3
+REGION = os.environ["AWS_REGION"]
+MOTO = os.environ["AWS_ENDPOINT_URL"]
+
+
+def aws(service: str):
+    return boto3.client(service, region_name=REGION, endpoint_url=MOTO)
+
+
+def fleet_env(group: str, bucket: str) -> dict:
+    env = dict(os.environ)
+    pools = [{"name": "linux", "ci_label": "linux", "asg": group, "executors_per_instance": 1}]
+    env.update(CI_KIND="jenkins", CI_URL=JENKINS, CI_USER="ci-fleet", CI_TOKEN="demo-token", POOLS=json.dumps(pools),
+               CHECKPOINT_BUCKET=bucket, S3_FORCE_PATH_STYLE="true", METRICS_NAMESPACE=NAMESPACE, RUST_LOG="warn")
+    return env
+
+
+def run_binary(name: str, env: dict, event: dict | None = None, args: list[str] | None = None) -> dict:
+    cmd = [str(REPO / "target/debug" / name)] + (args or [])
+    if event is not None:
+        cmd += ["--event", "-"]
+    env = {k: v for k, v in env.items() if k != "AWS_LAMBDA_RUNTIME_API"}
+    result = subprocess.run(cmd, input=json.dumps(event) if event else None, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"{name} failed: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}")
+    return json.loads(result.stdout) if result.stdout.strip().startswith("{") else {"stdout": result.stdout}
+
+
+def make_group(name: str, size: int) -> list[str]:
+    ec2, asg = aws("ec2"), aws("autoscaling")
+    ec2.create_launch_template(LaunchTemplateName=f"{name}-lt", LaunchTemplateData={"ImageId": "ami-12c6146b", "InstanceType": "t3.micro"})
+    asg.create_auto_scaling_group(AutoScalingGroupName=name, MinSize=0, MaxSize=10, DesiredCapacity=size, AvailabilityZones=[f"{REGION}a"],
+                                  LaunchTemplate={"LaunchTemplateName": f"{name}-lt"}, NewInstancesProtectedFromScaleIn=True)
+    asg.put_lifecycle_hook(AutoScalingGroupName=name, LifecycleHookName="ci-fleet-drain", LifecycleTransition="autoscaling:EC2_INSTANCE_TERMINATING",
+                           HeartbeatTimeout=600, DefaultResult="CONTINUE")
+    return sorted(i["InstanceId"] for i in asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]["Instances"])
+
+
+def group_table(name: str, roles: dict[str, str]) -> None:
+    group = aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0]
+    states = {i["InstanceId"]: i for i in group["Instances"]}
+    ec2 = aws("ec2").describe_instances(InstanceIds=list(roles))["Reservations"]
+    ec2_state = {i["InstanceId"]: i["State"]["Name"] for r in ec2 for i in r["Instances"]}
+    say(f"    {'instance':<22}{'agent':<14}{'protected':<11}{'lifecycle':<20}ec2")
+    for instance, role in roles.items():
+        i = states.get(instance, {})
+        say(f"    {instance:<22}{role:<14}{str(i.get('ProtectedFromScaleIn', '-')):<11}{i.get('LifecycleState', '(left the group)'):<20}{ec2_state.get(instance, '?')}")
+
+
+def jenkins_agents(busy: dict[str, bool]) -> dict:
+    agents = [{"name": i, "labels": ["linux"], "executors": 1, "running": [{"job": "app", "number": 40 + n}] if b else []} for n, (i, b) in enumerate(busy.items())]
+    return {"auth": AUTH, "agents": agents, "queue": []}
+
+
+def act_scale_in() -> None:
+    say("\n=== Act 2: a scale-in that spares the busy agent (protect-busy-agents, handle-interruption) ===")
+    group, bucket = f"demo-linux-{int(time.time())}", f"ci-fleet-demo-{int(time.time())}"
+    ids = make_group(group, 3)
+    aws("s3").create_bucket(Bucket=bucket)
+    roles = {ids[0]: "busy (build)", ids[1]: "idle", ids[2]: "idle"}
+    put_state(jenkins_agents({ids[0]: True, ids[1]: False, ids[2]: False}))
+    env = fleet_env(group, bucket) | {"IDLE_GRACE_SECONDS": "0"}
+    say(f"  group {group}: 3 instances, all protected at launch (NewInstancesProtectedFromScaleIn), one agent busy")
+    group_table(group, roles)
+    response = run_binary("protect-busy-agents", env)
+    changes = response["pools"][0]
+    say(f"\n  protect-busy-agents: unprotects {[c['instance_id'] for c in changes['unprotect']]} (idle past grace), keeps the busy one")
+    group_table(group, roles)
+    aws("autoscaling").set_desired_capacity(AutoScalingGroupName=group, DesiredCapacity=1)
+    say("\n  the scale-in alarm fires: desired capacity 3 -> 1. Auto Scaling may only take unprotected instances:")
+    group_table(group, roles)
+    actions = json.loads(urllib.request.urlopen(f"{MOTO}/_ext/lifecycle-actions?group={group}&state=pending", timeout=5).read())
+    for action in actions:
+        event = json.loads((REPO / "functions/handle-interruption/events/terminate-lifecycle-action.json").read_text())
+        event["detail"].update(EC2InstanceId=action["instance_id"], AutoScalingGroupName=group, LifecycleActionToken=action["token"])
+        result = run_binary("handle-interruption", env, event)
+        say(f"  handle-interruption, terminate hook for {action['instance_id']}: agent {result.get('offline')}, lifecycle {result.get('lifecycle')}")
+    say("")
+    group_table(group, roles)
+    say("  The busy agent's build never noticed: its instance was never a scale-in candidate.")
+
+
+def act_spot() -> None:
+    say("\n=== Act 3: a spot interruption on a busy agent (handle-interruption, ci-checkpoint) ===")
+    group, bucket = f"demo-spot-{int(time.time())}", f"ci-fleet-demo-spot-{int(time.time())}"
+    ids = make_group(group, 2)
+    aws("s3").create_bucket(Bucket=bucket)
+    put_state(jenkins_agents({ids[0]: True, ids[1]: False}))
+    env = fleet_env(group, bucket)
+    key = "app/main@3f2a9c1#shard-2"
+    passlist = REPO / ".local" / "demo-passed.txt"
+    passlist.write_text("tests/test_billing.py::test_invoice\ntests/test_billing.py::test_refund\ntests/test_payroll.py::test_run\n")
+    checkpoint = lambda *args: subprocess.run([str(REPO / "target/debug/ci-checkpoint"), *args], env=env, capture_output=True, text=True, check=True).stdout
+    attempt = checkpoint("start", "--key", key, "--instance-id", ids[0]).strip()
+    checkpoint("flush", "--key", key, "--instance-id", ids[0], "--passlist", str(passlist))
+    say(f"  build {key} runs on {ids[0]} (attempt {attempt}); 3 tests have passed and are checkpointed in S3")
+    event = json.loads((REPO / "functions/handle-interruption/events/spot-interruption-warning.json").read_text())
+    event["detail"]["instance-id"] = ids[0]
+    event["time"] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    started = time.time()
+    result = run_binary("handle-interruption", env, event)
+    say(f"  EC2 Spot Instance Interruption Warning -> handle-interruption ({(time.time() - started) * 1000:.0f} ms, process start included):")
+    say(f"    agent {result['agent']}: {result['offline']}; checkpoint {result['checkpoint']['outcome']} with {result['checkpoint']['record']['passed']} passed tests")
+    node = json.loads(urllib.request.urlopen(urllib.request.Request(f"{JENKINS}/computer/{ids[0]}/api/json?tree=temporarilyOffline,offlineCauseReason",
+                      headers={"Authorization": "Basic " + __import__("base64").b64encode(b"ci-fleet:demo-token").decode()}), timeout=5).read())
+    say(f"    Jenkins now shows the agent offline: \"{node['offlineCauseReason']}\"")
+    again = run_binary("handle-interruption", env, event)
+    say(f"  the same event delivered again: agent {again['offline']}, checkpoint {again['checkpoint']['outcome']} (nothing toggled back online)")
+    attempt = checkpoint("start", "--key", key, "--instance-id", ids[1]).strip()
+    skip = checkpoint("restore", "--key", key, "--instance-id", ids[1]).split()
+    say(f"  the retry (attempt {attempt} on {ids[1]}) restores its skip list: {skip}")
+    say("  it runs only what had not passed: the interruption cost the setup time, not the finished work.")
+
+
 def main() -> None:
     say("\n=== Act 1: publish-workload ===")
     run_publisher()
     show_metrics()
+    act_scale_in()
+    act_spot()
 
 
 if __name__ == "__main__":
