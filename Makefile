@@ -17,7 +17,6 @@ test: setup
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace
 
-# Release-build benchmarks (not part of `make test`).
+# Release-build benchmarks (not part of `make test`): infra/local/bench.sh.
 bench:
-	cargo build --release -p fake-ci -p publish-workload -p bench-poll
-	target/release/bench-poll
+	infra/local/bench.sh

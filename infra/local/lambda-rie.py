@@ -65,6 +65,8 @@ class Invocation:
     ok: bool = False
     body: bytes = b""
     error_type: str = ""
+    taken_at: float = 0.0  # perf_counter when the runtime received the event
+    answered_at: float = 0.0  # ... and when its answer arrived
 
 
 class Runtime:
@@ -78,6 +80,9 @@ class Runtime:
         self.init_error: tuple[str, bytes] | None = None
         self.init_error_event = threading.Event()
         self.stopping = threading.Event()
+        # Cold start: process start to its first request for an event (--timings).
+        self.process_started_at: float | None = None
+        self.cold_starts: list[float] = []
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
@@ -121,11 +126,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802 - http.server naming
         if self.path != f"{API}/invocation/next":
             return self._send(404, {"errorType": "NotFound", "errorMessage": f"no route GET {self.path}"})
+        with self.rt.lock:
+            if self.rt.process_started_at is not None:
+                self.rt.cold_starts.append(time.perf_counter() - self.rt.process_started_at)
+                self.rt.process_started_at = None
         while not self.rt.stopping.is_set():
             try:
                 inv = self.rt.pending.get(timeout=0.25)
             except queue.Empty:
                 continue
+            inv.taken_at = time.perf_counter()
             inv.taken.set()
             return self._send(200, inv.payload, {
                 "Lambda-Runtime-Aws-Request-Id": inv.request_id,
@@ -153,6 +163,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if inv is None or inv.done.is_set():
                 return self._send(400, {"errorType": "InvalidRequestID",
                                         "errorMessage": f"unknown or finished request id {request_id}"})
+            inv.answered_at = time.perf_counter()
             inv.ok = outcome == "response"
             inv.body = body
             inv.error_type = "" if inv.ok else self.headers.get("Lambda-Runtime-Function-Error-Type", "")
@@ -182,14 +193,15 @@ def trace_id() -> str:
 class Binary:
     """The function process; started lazily, restarted after a crash or timeout."""
 
-    def __init__(self, path: str, env: dict[str, str]):
-        self.path, self.env = path, env
+    def __init__(self, path: str, env: dict[str, str], rt: Runtime):
+        self.path, self.env, self.rt = path, env, rt
         self.proc: subprocess.Popen | None = None
 
     def ensure_running(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             return
         try:
+            self.rt.process_started_at = time.perf_counter()
             # stdout -> our stderr: stdout is reserved for invocation results.
             self.proc = subprocess.Popen([self.path], env=self.env, stdin=subprocess.DEVNULL,
                                          stdout=sys.stderr.fileno(), stderr=sys.stderr.fileno())
@@ -243,6 +255,10 @@ def main() -> int:
                     help="function timeout: deadline header, and when to give up (default 60)")
     ap.add_argument("--init-timeout", type=float, default=30.0, metavar="S",
                     help="how long a fresh binary may take to ask for its first event (default 30)")
+    ap.add_argument("--timings", metavar="FILE",
+                    help="write JSON {cold_starts_ms, invocations_ms}: process start to first event request, "
+                         "and event received to answer, per invocation (benchmarks)")
+    ap.add_argument("--quiet", action="store_true", help="do not print each invocation's result")
     args = ap.parse_args()
 
     binary = os.path.abspath(args.binary)
@@ -285,7 +301,7 @@ def main() -> int:
             f"{datetime.date.today():%Y/%m/%d}/[$LATEST]{secrets.token_hex(16)}",
         "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
     })
-    fn = Binary(binary, env)
+    fn = Binary(binary, env, rt)
     log(f"Runtime API on 127.0.0.1:{port} for {name}")
 
     stop_signal = []
@@ -299,6 +315,7 @@ def main() -> int:
     total = len(events) * args.repeat
     failed = 0
     number = 0
+    durations: list[float] = []
     try:
         for _round in range(args.repeat):
             for raw in events:
@@ -306,7 +323,7 @@ def main() -> int:
                 if number > 1 and args.interval > 0:
                     time.sleep(args.interval)
                 if not run_one(rt, fn, number, total, raw if raw is not None else scheduled_event(region),
-                               args.timeout, args.init_timeout):
+                               args.timeout, args.init_timeout, durations, args.quiet):
                     failed += 1
     except KeyboardInterrupt:
         log("interrupted")
@@ -316,11 +333,14 @@ def main() -> int:
         fn.stop()
         server.shutdown()
     log(f"{number} invocation(s): {number - failed} succeeded, {failed} failed")
+    if args.timings:
+        with open(args.timings, "w") as out:
+            json.dump({"cold_starts_ms": [t * 1000 for t in rt.cold_starts], "invocations_ms": [d * 1000 for d in durations]}, out)
     return 1 if failed else 0
 
 
 def run_one(rt: Runtime, fn: Binary, number: int, total: int, payload: bytes,
-            timeout: float, init_timeout: float) -> bool:
+            timeout: float, init_timeout: float, durations: list[float], quiet: bool = False) -> bool:
     """Deliver one event; print its result. True when the function answered with a response."""
     label = f"invocation {number}/{total}"
     fresh = fn.proc is None or fn.proc.poll() is not None
@@ -369,8 +389,10 @@ def run_one(rt: Runtime, fn: Binary, number: int, total: int, payload: bytes,
             return fail("Sandbox.Timedout", f"Task timed out after {timeout:g} seconds")
 
     if inv.ok:
-        log(f"{label} ({inv.request_id}) succeeded")
-        print_result(inv.body)
+        durations.append(inv.answered_at - inv.taken_at)
+        if not quiet:
+            log(f"{label} ({inv.request_id}) succeeded")
+            print_result(inv.body)
         return True
     log(f"{label} ({inv.request_id}) returned an error"
         f"{' (' + inv.error_type + ')' if inv.error_type else ''}: {error_summary(inv.body)}")
