@@ -9,6 +9,7 @@ pub mod domain;
 pub mod dry_run;
 pub mod error;
 pub mod events;
+pub mod ports;
 pub mod runner;
 pub mod telemetry;
 

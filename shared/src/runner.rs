@@ -120,6 +120,37 @@ impl Launch {
     }
 }
 
+/// A function's handler: one event in, one JSON response out.
+#[async_trait::async_trait]
+pub trait Function: Send + Sync + 'static {
+    async fn handle(&self, event: Value) -> Result<Value>;
+}
+
+/// The whole `main` of a function binary: logging, the command line or Lambda mode,
+/// building the handler once (`build(dry_run)`), then serving events.
+pub async fn run<H, B, Fut>(name: &'static str, default_event: Value, build: B) -> ExitCode
+where
+    H: Function,
+    B: FnOnce(bool) -> Fut,
+    Fut: Future<Output = Result<H>>,
+{
+    crate::telemetry::init();
+    let launch = match Launch::from_args(name) {
+        Ok(launch) => launch,
+        Err(code) => return code,
+    };
+    let handler = match build(launch.dry_run).await {
+        Ok(handler) => std::sync::Arc::new(handler),
+        Err(e) => return launch.fail(&e),
+    };
+    launch
+        .serve(default_event, move |event| {
+            let handler = handler.clone();
+            async move { handler.handle(event).await }
+        })
+        .await
+}
+
 fn read_event(file: &str) -> Result<Value> {
     let mut text = String::new();
     let read = if file == "-" {

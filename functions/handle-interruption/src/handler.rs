@@ -3,8 +3,6 @@
 //! is down); the invocation fails only when a step failed, so EventBridge's retry repeats
 //! what is needed, and every step is idempotent so the repeat is harmless.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -16,7 +14,8 @@ use shared::checkpoint::{SealOutcome, seal};
 use shared::ci::{CiError, CiServer, OfflineChange, Problem};
 use shared::domain::drain::{DrainRecord, drain_key};
 use shared::domain::{Datum, Pool, Unit};
-use shared::dry_run::WouldDo;
+use shared::ports::Ports;
+use shared::runner::Function;
 use shared::{Error, Result};
 
 use crate::config::{InterruptionConfig, RebalanceAction};
@@ -27,12 +26,7 @@ const DEFAULT_HEARTBEAT_TIMEOUT: u32 = 3600;
 
 pub struct Handler {
     pub config: InterruptionConfig,
-    pub ci: Arc<dyn CiServer>,
-    pub groups: Arc<dyn ScalingGroups>,
-    pub instances: Arc<dyn Instances>,
-    pub store: Arc<dyn ObjectStore>,
-    pub metrics: Arc<dyn MetricsSink>,
-    pub would_do: Option<WouldDo>,
+    pub ports: Ports,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -59,8 +53,9 @@ pub struct Response {
     pub errors: Vec<String>,
 }
 
-impl Handler {
-    pub async fn handle(&self, event: Value) -> Result<Value> {
+#[async_trait::async_trait]
+impl Function for Handler {
+    async fn handle(&self, event: Value) -> Result<Value> {
         let event = Interruption::parse(event)?;
         let mut response = Response::default();
         let mut datums = Vec::new();
@@ -122,11 +117,15 @@ impl Handler {
             }
         }
         if !datums.is_empty()
-            && let Err(e) = self.metrics.publish(&self.config.namespace, &datums).await
+            && let Err(e) = self
+                .ports
+                .metrics
+                .publish(&self.config.namespace, &datums)
+                .await
         {
             response.errors.push(e.to_string());
         }
-        if let Some(would_do) = &self.would_do {
+        if let Some(would_do) = &self.ports.would_do {
             response.would_do = would_do.actions();
         }
         if response.errors.is_empty() {
@@ -140,11 +139,13 @@ impl Handler {
             )))
         }
     }
+}
 
+impl Handler {
     /// The pool of the instance's Auto Scaling group, and the agent names it may use.
     async fn ours(&self, instance_id: &str, response: &mut Response) -> Option<Pool> {
         response.instance_id = Some(instance_id.to_owned());
-        let group = match self.groups.groups_of(&[instance_id.to_owned()]).await {
+        let group = match self.ports.groups.groups_of(&[instance_id.to_owned()]).await {
             Ok(found) => found.into_iter().next().map(|i| i.group),
             Err(e) => {
                 response.errors.push(e.to_string());
@@ -169,7 +170,8 @@ impl Handler {
 
     async fn agent_names(&self, instance_id: &str) -> Result<Vec<String>> {
         let details = if self.config.agent_names.needs_instance_details() {
-            self.instances
+            self.ports
+                .instances
                 .describe(&[instance_id.to_owned()])
                 .await?
                 .into_iter()
@@ -190,7 +192,7 @@ impl Handler {
             Err(e) => return response.errors.push(e.to_string()),
         };
         for name in &names {
-            match self.ci.take_offline(name, reason).await {
+            match self.ports.ci.take_offline(name, reason).await {
                 Ok(change) => {
                     tracing::info!(agent = %name, ?change, reason, "agent offline");
                     response.agent = Some(name.clone());
@@ -220,7 +222,7 @@ impl Handler {
         response: &mut Response,
         datums: &mut Vec<Datum>,
     ) {
-        match seal(self.store.as_ref(), instance_id, reason, at).await {
+        match seal(self.ports.store.as_ref(), instance_id, reason, at).await {
             Ok(SealOutcome::Sealed(record)) => {
                 tracing::info!(key = %record.key, attempt = record.attempt, passed = record.passed, "checkpoint sealed");
                 datums.push(count("CheckpointsSealed", pool));
@@ -275,7 +277,7 @@ impl Handler {
             Ok(names) => names,
             Err(e) => return response.errors.push(e.to_string()),
         };
-        let busy = match self.ci.snapshot().await {
+        let busy = match self.ports.ci.snapshot().await {
             Ok(snapshot) => snapshot
                 .agents
                 .iter()
@@ -295,10 +297,11 @@ impl Handler {
             return self.complete(&action, response).await;
         }
         let key = drain_key(&instance_id);
-        match self.store.get(&key).await {
+        match self.ports.store.get(&key).await {
             Ok(Some(_)) => response.lifecycle = Some("drain-already-recorded"),
             Ok(None) => {
                 let heartbeat_timeout = self
+                    .ports
                     .groups
                     .hook_heartbeat_timeout(&action.group, &action.hook)
                     .await
@@ -320,7 +323,7 @@ impl Handler {
                     last_heartbeat_at: at,
                 };
                 let written = match serde_json::to_vec(&record) {
-                    Ok(body) => self.store.put(&key, body).await,
+                    Ok(body) => self.ports.store.put(&key, body).await,
                     Err(e) => Err(Error::Failed(e.to_string())),
                 };
                 match written {
@@ -336,7 +339,7 @@ impl Handler {
     }
 
     async fn complete(&self, action: &LifecycleAction, response: &mut Response) {
-        match self.groups.complete_lifecycle_action(action).await {
+        match self.ports.groups.complete_lifecycle_action(action).await {
             Ok(Completion::Completed) => response.lifecycle = Some("completed"),
             Ok(Completion::NoLongerPending) => response.lifecycle = Some("already-completed"),
             Err(e) => response.errors.push(e.to_string()),

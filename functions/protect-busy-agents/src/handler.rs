@@ -3,7 +3,6 @@
 //! completes no drain (only deadlines and vanished instances still end drains).
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -16,7 +15,8 @@ use shared::ci::CiServer;
 use shared::domain::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
 use shared::domain::protection::{AgentView, InstanceView, Reason, decide, next_idle_since};
 use shared::domain::{Agent, AgentNameSource, CiSnapshot, Datum, InstanceInfo, Unit};
-use shared::dry_run::WouldDo;
+use shared::ports::Ports;
+use shared::runner::Function;
 use shared::{Error, Result};
 
 use crate::config::ProtectConfig;
@@ -26,13 +26,7 @@ const IN_SERVICE: &str = "InService";
 
 pub struct Protector {
     pub config: ProtectConfig,
-    pub ci: Arc<dyn CiServer>,
-    pub groups: Arc<dyn ScalingGroups>,
-    pub instances: Arc<dyn Instances>,
-    pub store: Arc<dyn ObjectStore>,
-    pub metrics: Arc<dyn MetricsSink>,
-    /// Set in a dry run: the wrapped ports record their writes here.
-    pub would_do: Option<WouldDo>,
+    pub ports: Ports,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -73,8 +67,9 @@ pub struct DrainReport {
     pub drain_seconds: f64,
 }
 
-impl Protector {
-    pub async fn handle(&self, event: Value) -> Result<Value> {
+#[async_trait::async_trait]
+impl Function for Protector {
+    async fn handle(&self, event: Value) -> Result<Value> {
         if event
             .get("detail-type")
             .and_then(Value::as_str)
@@ -88,11 +83,13 @@ impl Protector {
         let response = self.run(Utc::now()).await?;
         serde_json::to_value(response).map_err(|e| Error::Failed(e.to_string()))
     }
+}
 
+impl Protector {
     #[tracing::instrument(name = "protect_busy_agents", skip_all)]
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Response> {
         let mut response = Response {
-            dry_run: self.would_do.is_some(),
+            dry_run: self.ports.would_do.is_some(),
             ..Response::default()
         };
         let mut datums = Vec::new();
@@ -104,8 +101,8 @@ impl Protector {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        let groups = self.groups.describe_groups(&group_names).await?;
-        let snapshot = match self.ci.snapshot().await {
+        let groups = self.ports.groups.describe_groups(&group_names).await?;
+        let snapshot = match self.ports.ci.snapshot().await {
             Ok(snapshot) => Some(snapshot),
             Err(e) => {
                 tracing::error!(error = %e, "CI server state unknown: unprotecting nothing, completing no drain");
@@ -121,7 +118,7 @@ impl Protector {
             now,
         ));
 
-        let (mut memory, memory_loaded) = match Memory::load(self.store.as_ref()).await {
+        let (mut memory, memory_loaded) = match Memory::load(self.ports.store.as_ref()).await {
             Ok(memory) => (memory, true),
             Err(e) => {
                 response.errors.push(format!("protection memory: {e}"));
@@ -245,13 +242,18 @@ impl Protector {
         memory
             .instances
             .retain(|id, _| present.contains(id.as_str()));
-        if memory_loaded && let Err(e) = memory.save(self.store.as_ref()).await {
+        if memory_loaded && let Err(e) = memory.save(self.ports.store.as_ref()).await {
             response.errors.push(format!("protection memory: {e}"));
         }
-        if let Err(e) = self.metrics.publish(&self.config.namespace, &datums).await {
+        if let Err(e) = self
+            .ports
+            .metrics
+            .publish(&self.config.namespace, &datums)
+            .await
+        {
             response.errors.push(e.to_string());
         }
-        if let Some(would_do) = &self.would_do {
+        if let Some(would_do) = &self.ports.would_do {
             response.would_do = would_do.actions();
         }
         match response.errors.len() {
@@ -286,7 +288,7 @@ impl Protector {
         if ids.is_empty() {
             return HashMap::new();
         }
-        match self.instances.describe(&ids).await {
+        match self.ports.instances.describe(&ids).await {
             Ok(found) => found
                 .into_iter()
                 .map(|i| (i.instance_id.clone(), i))
@@ -308,6 +310,7 @@ impl Protector {
             }
             let ids: Vec<String> = changes.iter().map(|c| c.instance_id.clone()).collect();
             match self
+                .ports
                 .groups
                 .set_protection(&report.group, &ids, protect)
                 .await
@@ -331,12 +334,13 @@ impl Protector {
         response: &mut Response,
         datums: &mut Vec<Datum>,
     ) {
-        let keys = match self.store.list("drains/").await {
+        let keys = match self.ports.store.list("drains/").await {
             Ok(keys) => keys,
             Err(e) => return response.errors.push(format!("drain records: {e}")),
         };
         for key in keys {
             let record: DrainRecord = match self
+                .ports
                 .store
                 .get(&key)
                 .await
@@ -382,23 +386,23 @@ impl Protector {
             };
             let outcome = match step {
                 DrainStep::Wait => Ok(()),
-                DrainStep::Heartbeat => match self.groups.record_heartbeat(&action).await {
+                DrainStep::Heartbeat => match self.ports.groups.record_heartbeat(&action).await {
                     Ok(Completion::Completed) => {
                         let updated = DrainRecord {
                             last_heartbeat_at: now,
                             ..record.clone()
                         };
                         match serde_json::to_vec(&updated) {
-                            Ok(body) => self.store.put(&key, body).await,
+                            Ok(body) => self.ports.store.put(&key, body).await,
                             Err(e) => Err(Error::Failed(e.to_string())),
                         }
                     }
                     // The action ended elsewhere (completed by hand, expired): nothing left to drain.
-                    Ok(Completion::NoLongerPending) => self.store.delete(&key).await,
+                    Ok(Completion::NoLongerPending) => self.ports.store.delete(&key).await,
                     Err(e) => Err(e),
                 },
                 DrainStep::Complete | DrainStep::CompleteTimedOut | DrainStep::CompleteVanished => {
-                    match self.groups.complete_lifecycle_action(&action).await {
+                    match self.ports.groups.complete_lifecycle_action(&action).await {
                         Ok(_) => {
                             datums.push(pool("DrainsCompleted", 1.0));
                             datums.push(
@@ -408,7 +412,7 @@ impl Protector {
                             if step == DrainStep::CompleteTimedOut {
                                 datums.push(pool("DrainsTimedOut", 1.0));
                             }
-                            self.store.delete(&key).await
+                            self.ports.store.delete(&key).await
                         }
                         Err(e) => Err(e),
                     }
@@ -463,7 +467,7 @@ impl Protector {
             return;
         }
         let ids: Vec<String> = candidates.iter().map(|a| a.name.clone()).collect();
-        let found = match self.instances.describe(&ids).await {
+        let found = match self.ports.instances.describe(&ids).await {
             Ok(found) => found,
             Err(e) => return response.errors.push(e.to_string()),
         };
@@ -474,7 +478,7 @@ impl Protector {
             if alive {
                 continue;
             }
-            match self.ci.remove_agent(&agent.name).await {
+            match self.ports.ci.remove_agent(&agent.name).await {
                 Ok(()) => {
                     tracing::info!(agent = %agent.name, "removed dead agent");
                     for pool in self.config.pools.iter().filter(|p| p.contains(agent)) {
@@ -534,6 +538,13 @@ mod tests {
     use shared::domain::drain::drain_key;
     use shared::domain::protection::Graces;
     use shared::domain::{Pool, PoolSpec};
+
+    use std::sync::Arc;
+
+    use shared::aws::groups::ScalingGroups;
+    use shared::aws::instances::Instances;
+    use shared::aws::store::ObjectStore;
+    use shared::ci::CiServer;
 
     use super::*;
     use crate::memory::{InstanceMemory, MEMORY_KEY};
@@ -735,8 +746,7 @@ mod tests {
             run_every: Duration::from_secs(60),
             remove_dead_agents: true,
         };
-        let protector = Protector {
-            config,
+        let ports = Ports {
             ci: ci.clone(),
             groups: groups.clone(),
             instances: Arc::new(FakeInstances(ec2)),
@@ -744,6 +754,7 @@ mod tests {
             metrics: metrics.clone(),
             would_do: None,
         };
+        let protector = Protector { config, ports };
         World {
             ci,
             groups,

@@ -5,85 +5,26 @@ mod handler;
 mod memory;
 
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use shared::aws::groups::{AutoScaling, ScalingGroups};
-use shared::aws::instances::Ec2Instances;
-use shared::aws::metrics::{CloudWatchMetrics, MetricsSink, RecordingMetrics};
-use shared::aws::store::{ObjectStore, S3Store};
-use shared::aws::{load_sdk_config, secrets::resolve_credentials};
-use shared::ci::CiServer;
 use shared::config::Env;
-use shared::dry_run::{DryRunCi, DryRunGroups, DryRunStore, WouldDo};
 use shared::events::scheduled_event_now;
-use shared::runner::Launch;
-use shared::{Result, ci, telemetry};
+use shared::ports::Ports;
+use shared::runner;
 
 use crate::config::ProtectConfig;
 use crate::handler::Protector;
 
-const NAME: &str = "protect-busy-agents";
-
 #[tokio::main]
 async fn main() -> ExitCode {
-    telemetry::init();
-    let launch = match Launch::from_args(NAME) {
-        Ok(launch) => launch,
-        Err(code) => return code,
-    };
-    let protector = match build(launch.dry_run).await {
-        Ok(protector) => Arc::new(protector),
-        Err(e) => return launch.fail(&e),
-    };
     let default_event = serde_json::to_value(scheduled_event_now(
         "arn:aws:events:local:000000000000:rule/ci-fleet-protect-busy-agents",
     ))
     .unwrap_or_default();
-    launch
-        .serve(default_event, move |event| {
-            let protector = protector.clone();
-            async move { protector.handle(event).await }
-        })
-        .await
-}
-
-async fn build(dry_run: bool) -> Result<Protector> {
-    let config = ProtectConfig::from_env(&Env::from_process())?;
-    let sdk = load_sdk_config().await;
-    let credentials = resolve_credentials(&config.ci.credentials, &sdk).await?;
-    let mut ci: Arc<dyn CiServer> = ci::connect(&config.ci, credentials)?;
-    let mut groups: Arc<dyn ScalingGroups> =
-        Arc::new(AutoScaling::new(aws_sdk_autoscaling::Client::new(&sdk)));
-    let mut store: Arc<dyn ObjectStore> =
-        Arc::new(S3Store::new(S3Store::client(&sdk), config.bucket.clone()));
-    let instances = Arc::new(Ec2Instances::new(aws_sdk_ec2::Client::new(&sdk)));
-    let mut metrics: Arc<dyn MetricsSink> = Arc::new(CloudWatchMetrics::new(
-        aws_sdk_cloudwatch::Client::new(&sdk),
-    ));
-    let would_do = dry_run.then(WouldDo::default);
-    if let Some(would_do) = &would_do {
-        ci = Arc::new(DryRunCi {
-            inner: ci,
-            would_do: would_do.clone(),
-        });
-        groups = Arc::new(DryRunGroups {
-            inner: groups,
-            would_do: would_do.clone(),
-        });
-        store = Arc::new(DryRunStore {
-            inner: store,
-            would_do: would_do.clone(),
-        });
-        metrics = Arc::new(RecordingMetrics::default());
-    }
-    tracing::info!(ci = %config.ci.kind, pools = config.pools.len(), dry_run, "protect-busy-agents ready");
-    Ok(Protector {
-        config,
-        ci,
-        groups,
-        instances,
-        store,
-        metrics,
-        would_do,
+    runner::run("protect-busy-agents", default_event, |dry_run| async move {
+        let config = ProtectConfig::from_env(&Env::from_process())?;
+        let ports = Ports::connect(&config.ci, &config.bucket, dry_run).await?;
+        tracing::info!(ci = %config.ci.kind, pools = config.pools.len(), dry_run, "protect-busy-agents ready");
+        Ok(Protector { config, ports })
     })
+    .await
 }

@@ -9,6 +9,7 @@ use serde_json::Value;
 use shared::aws::metrics::MetricsSink;
 use shared::ci::CiServer;
 use shared::domain::{Datum, PoolWorkload, Unit, compute_workloads};
+use shared::runner::Function;
 use shared::{Error, Result};
 use tokio::time::Instant;
 
@@ -42,13 +43,16 @@ pub struct PollReport {
     pub unattributed_builds: u32,
 }
 
-impl Publisher {
-    pub async fn handle(&self, event: Value) -> Result<Value> {
+#[async_trait::async_trait]
+impl Function for Publisher {
+    async fn handle(&self, event: Value) -> Result<Value> {
         check_event(&event)?;
         let response = self.run().await?;
         serde_json::to_value(response).map_err(|e| Error::Failed(e.to_string()))
     }
+}
 
+impl Publisher {
     #[tracing::instrument(name = "publish_workload", skip_all, fields(dry_run = self.dry_run))]
     async fn run(&self) -> Result<Response> {
         let start = Instant::now();

@@ -3,6 +3,7 @@
 //! pure function of its inputs so it can be table-tested and replayed by fleet-sim.
 
 pub mod drain;
+pub mod health;
 pub mod instance;
 pub mod label_expr;
 pub mod metric;
