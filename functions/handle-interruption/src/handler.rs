@@ -6,12 +6,9 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::groups::{Completion, LifecycleAction, ScalingGroups};
-use shared::aws::instances::Instances;
-use shared::aws::metrics::MetricsSink;
-use shared::aws::store::ObjectStore;
+use shared::aws::groups::{Completion, LifecycleAction};
 use shared::checkpoint::{SealOutcome, seal};
-use shared::ci::{CiError, CiServer, OfflineChange, Problem};
+use shared::ci::{CiError, OfflineChange, Problem};
 use shared::domain::drain::{DrainRecord, drain_key};
 use shared::domain::{Datum, Pool, Unit};
 use shared::ports::Ports;
@@ -80,7 +77,14 @@ impl Function for Handler {
                         &mut datums,
                     )
                     .await;
-                    datums.push(count("SpotInterruptions", &pool));
+                    // EventBridge delivers at least once: count the interruption on its first handling only.
+                    let sealed_now = response
+                        .checkpoint
+                        .as_ref()
+                        .is_some_and(|c| c["outcome"] == "sealed");
+                    if response.offline == Some("taken-offline") || sealed_now {
+                        datums.push(count("SpotInterruptions", &pool));
+                    }
                 }
             }
             Interruption::Rebalance(e) => {
