@@ -1,9 +1,11 @@
 # The two commands of the README, and the benchmark. Each sets up what it needs.
 .PHONY: demo test setup bench
 
-# Python venv with the pinned AWS emulators, and every binary the tests and demo run.
+# Python venvs: the pinned AWS emulators (.venv) and the pinned SAM CLI (.venv-sam, for
+# `sam validate --lint` in the tests), and every binary the tests and demo run.
 setup:
 	infra/local/setup-venv.sh
+	infra/local/setup-sam.sh
 	cargo build --workspace --bins
 
 # The demo on the local stack (starts and stops the stack itself).

@@ -10,6 +10,15 @@ cd "$REPO"
 echo "demo: building the binaries (first build on a fresh machine takes a few minutes)" >&2
 cargo build --workspace --bins --quiet
 
+# The dashboard picture is SVG; PNG too with rsvg-convert (Debian's librsvg2-bin), installed
+# here when possible (root with apt-get); without it the demo still runs, SVG only.
+if ! command -v rsvg-convert >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
+    echo "demo: installing librsvg2-bin (rsvg-convert) for the dashboard PNG" >&2
+    { DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librsvg2-bin \
+        || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq librsvg2-bin; }; } >/dev/null 2>&1 \
+        || echo "demo: could not install librsvg2-bin: the dashboard picture will be SVG only" >&2
+fi
+
 trap '"$HERE/stack.sh" down >/dev/null 2>&1 || true' EXIT
 "$HERE/stack.sh" down >/dev/null 2>&1 || true
 "$HERE/stack.sh" up

@@ -212,7 +212,8 @@ pub fn agent_name_source_from_env(env: &Env) -> Result<AgentNameSource> {
         .map_err(|e| Error::config("AGENT_NAME_SOURCE", e))
 }
 
-/// `POOLS`: a JSON list of `{"name","ci_label","asg","executors_per_instance"}`.
+/// `POOLS`: a JSON list of `{"name","ci_label","asg","executors_per_instance"}`, each
+/// optionally with `"max_builds_per_agent"`.
 pub fn pools_from_env(env: &Env, kind: CiKind) -> Result<Vec<Pool>> {
     let raw = env.required("POOLS")?;
     let specs: Vec<PoolSpec> = serde_json::from_str(raw)
@@ -236,6 +237,11 @@ pub fn pools_from_env(env: &Env, kind: CiKind) -> Result<Vec<Pool>> {
             }
             if spec.executors_per_instance == 0 {
                 return Err(problem("executors_per_instance must be at least 1".into()));
+            }
+            if spec.max_builds_per_agent == Some(0) {
+                return Err(problem(
+                    "max_builds_per_agent must be at least 1 (leave it out for no limit)".into(),
+                ));
             }
             if spec.asg.is_empty() {
                 return Err(problem("asg is empty".into()));
@@ -326,6 +332,13 @@ mod tests {
                     r#"[{"name":"a","ci_label":"l","asg":"g","executors_per_instance":0}]"#,
                 ),
                 "configuration: POOLS: pool \"a\": executors_per_instance must be at least 1",
+            ),
+            (
+                with(
+                    "POOLS",
+                    r#"[{"name":"a","ci_label":"l","asg":"g","executors_per_instance":1,"max_builds_per_agent":0}]"#,
+                ),
+                "configuration: POOLS: pool \"a\": max_builds_per_agent must be at least 1 (leave it out for no limit)",
             ),
             (
                 with(

@@ -50,6 +50,10 @@ impl CiServer for DryRunCi {
             .record(format!("remove agent {agent} from the CI server"));
         Ok(())
     }
+
+    async fn recent_builds(&self) -> Result<Vec<crate::domain::health::FinishedBuild>, CiError> {
+        self.inner.recent_builds().await
+    }
 }
 
 pub struct DryRunGroups {
@@ -148,5 +152,72 @@ impl ObjectStore for DryRunStore {
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix).await
+    }
+}
+
+/// advise-retry's dry run: reads the build, its log and its agent; records the re-queue
+/// and the note instead of making them.
+pub struct DryRunBuilds {
+    pub inner: Arc<dyn crate::ci::BuildControl>,
+    pub would_do: WouldDo,
+}
+
+#[async_trait]
+impl crate::ci::BuildControl for DryRunBuilds {
+    async fn finished_build(
+        &self,
+        build: &crate::ci::builds::BuildRef,
+    ) -> Result<crate::ci::builds::FinishedBuild, CiError> {
+        self.inner.finished_build(build).await
+    }
+
+    async fn log_tail(
+        &self,
+        build: &crate::ci::builds::BuildRef,
+        max_bytes: usize,
+    ) -> Result<crate::ci::builds::LogTail, CiError> {
+        self.inner.log_tail(build, max_bytes).await
+    }
+
+    async fn agent_presence(
+        &self,
+        agent: &str,
+    ) -> Result<crate::ci::builds::AgentPresence, CiError> {
+        self.inner.agent_presence(agent).await
+    }
+
+    async fn requeue(
+        &self,
+        request: &crate::ci::builds::Requeue,
+    ) -> Result<crate::ci::builds::Queued, CiError> {
+        let parameters = request
+            .parameters
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        self.would_do.record(format!(
+            "queue {} again with parameters [{parameters}]{}",
+            request.build.job,
+            request
+                .branch
+                .as_deref()
+                .map(|b| format!(" on branch {b}"))
+                .unwrap_or_default()
+        ));
+        Ok(crate::ci::builds::Queued {
+            id: None,
+            url: None,
+        })
+    }
+
+    async fn annotate(
+        &self,
+        build: &crate::ci::builds::BuildRef,
+        text: &str,
+    ) -> Result<(), CiError> {
+        self.would_do
+            .record(format!("set the description of {build} to {text:?}"));
+        Ok(())
     }
 }

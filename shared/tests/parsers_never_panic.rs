@@ -43,6 +43,16 @@ fn json_value() -> impl Strategy<Value = Value> {
         "waitReason",
         "compatibleAgents",
         "state",
+        "jobs",
+        "builds",
+        "result",
+        "builtOn",
+        "timestamp",
+        "duration",
+        "status",
+        "statusText",
+        "finishDate",
+        "buildTypeId",
     ]);
     let leaf = prop_oneof![
         Just(Value::Null),
@@ -104,6 +114,17 @@ proptest! {
         }
         if let Ok(page) = serde_json::from_value::<QueueJson>(queue) {
             let _: Vec<_> = page.build.into_iter().map(|b| b.into_build(&pools)).collect();
+        }
+    }
+
+    #[test]
+    fn build_history_bodies_never_panic(jenkins in json_value(), teamcity in json_value()) {
+        use shared::ci::history::{JenkinsRootJson, TeamCityBuildJson, TeamCityBuildsJson, jenkins_builds};
+        if let Ok(root) = serde_json::from_value::<JenkinsRootJson>(jenkins) {
+            let _ = jenkins_builds(root);
+        }
+        if let Ok(page) = serde_json::from_value::<TeamCityBuildsJson>(teamcity) {
+            let _: Vec<_> = page.build.into_iter().filter_map(TeamCityBuildJson::into_finished).collect();
         }
     }
 

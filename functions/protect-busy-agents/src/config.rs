@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use shared::config::{CiConfig, Env, agent_name_source_from_env, pools_from_env};
+use shared::domain::health::HealthRules;
 use shared::domain::protection::Graces;
 use shared::domain::{AgentNameSource, Pool};
 use shared::{Error, Result};
@@ -22,6 +23,55 @@ pub struct ProtectConfig {
     pub run_every: Duration,
     /// `REMOVE_DEAD_AGENTS` (true): delete offline agents whose instance is gone.
     pub remove_dead_agents: bool,
+    pub recycle: RecycleConfig,
+}
+
+/// Agent recycling (`recycle.rs`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RecycleConfig {
+    /// `RECYCLE` (true).
+    pub enabled: bool,
+    /// `RECYCLE_MAX_SHARE` (0.25): at most this share of a pool's in-service instances
+    /// recycles at once (at least one).
+    pub max_share: f64,
+    /// `HEALTH_FAILED_JOBS` (3), `HEALTH_LOST_BUILDS` (2), `HEALTH_LOST_WINDOW_SECONDS` (3600).
+    pub rules: HealthRules,
+}
+
+impl Default for RecycleConfig {
+    fn default() -> Self {
+        RecycleConfig {
+            enabled: true,
+            max_share: 0.25,
+            rules: HealthRules::default(),
+        }
+    }
+}
+
+impl RecycleConfig {
+    pub fn from_env(env: &Env) -> Result<RecycleConfig> {
+        let defaults = RecycleConfig::default();
+        let max_share: f64 = env.parsed_or("RECYCLE_MAX_SHARE", defaults.max_share)?;
+        if !(max_share > 0.0 && max_share <= 1.0) {
+            return Err(Error::config(
+                "RECYCLE_MAX_SHARE",
+                format!("{max_share} is not a share between 0 (excluded) and 1"),
+            ));
+        }
+        Ok(RecycleConfig {
+            enabled: env.flag("RECYCLE", defaults.enabled)?,
+            max_share,
+            rules: HealthRules {
+                failed_jobs_in_a_row: env
+                    .parsed_or("HEALTH_FAILED_JOBS", defaults.rules.failed_jobs_in_a_row)?,
+                lost_builds: env.parsed_or("HEALTH_LOST_BUILDS", defaults.rules.lost_builds)?,
+                lost_window: env.seconds_or(
+                    "HEALTH_LOST_WINDOW_SECONDS",
+                    defaults.rules.lost_window.as_secs(),
+                )?,
+            },
+        })
+    }
 }
 
 impl ProtectConfig {
@@ -44,6 +94,7 @@ impl ProtectConfig {
             },
             run_every,
             remove_dead_agents: env.flag("REMOVE_DEAD_AGENTS", true)?,
+            recycle: RecycleConfig::from_env(env)?,
         })
     }
 }
@@ -87,6 +138,38 @@ mod tests {
                 .to_string(),
             "configuration: CHECKPOINT_BUCKET: is required but not set"
         );
+        assert_eq!(config.recycle, RecycleConfig::default());
+        let mut tuned = base.to_vec();
+        tuned.extend([
+            ("RECYCLE", "false"),
+            ("RECYCLE_MAX_SHARE", "0.5"),
+            ("HEALTH_FAILED_JOBS", "4"),
+            ("HEALTH_LOST_BUILDS", "3"),
+            ("HEALTH_LOST_WINDOW_SECONDS", "600"),
+        ]);
+        assert_eq!(
+            ProtectConfig::from_env(&Env::from_pairs(tuned))
+                .expect("valid")
+                .recycle,
+            RecycleConfig {
+                enabled: false,
+                max_share: 0.5,
+                rules: HealthRules {
+                    failed_jobs_in_a_row: 4,
+                    lost_builds: 3,
+                    lost_window: Duration::from_secs(600)
+                }
+            }
+        );
+        let mut share = base.to_vec();
+        share.push(("RECYCLE_MAX_SHARE", "1.5"));
+        assert_eq!(
+            ProtectConfig::from_env(&Env::from_pairs(share))
+                .expect_err("bad")
+                .to_string(),
+            "configuration: RECYCLE_MAX_SHARE: 1.5 is not a share between 0 (excluded) and 1"
+        );
+
         let mut bad = base.to_vec();
         bad.push(("REMOVE_DEAD_AGENTS", "maybe"));
         assert_eq!(

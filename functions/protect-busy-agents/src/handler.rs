@@ -1,17 +1,14 @@
-//! One run: protect busy agents' instances, unprotect the idle ones, finish drains,
-//! remove dead agents, publish what changed. Unknown CI state unprotects nothing and
-//! completes no drain (only deadlines and vanished instances still end drains).
+//! One run: protect busy agents' instances, unprotect the idle ones, recycle botched and
+//! used-up agents (`recycle.rs`), finish drains, remove dead agents, publish what changed.
+//! Unknown CI state unprotects nothing, recycles nothing and completes no drain (only
+//! deadlines and vanished instances still end drains).
 
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::groups::{Completion, Group, LifecycleAction, ScalingGroups};
-use shared::aws::instances::Instances;
-use shared::aws::metrics::MetricsSink;
-use shared::aws::store::ObjectStore;
-use shared::ci::CiServer;
+use shared::aws::groups::{Completion, Group, LifecycleAction};
 use shared::domain::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
 use shared::domain::protection::{AgentView, InstanceView, Reason, decide, next_idle_since};
 use shared::domain::{Agent, AgentNameSource, CiSnapshot, Datum, InstanceInfo, Unit};
@@ -20,7 +17,8 @@ use shared::runner::Function;
 use shared::{Error, Result};
 
 use crate::config::ProtectConfig;
-use crate::memory::Memory;
+use crate::memory::{InstanceMemory, Memory};
+use crate::recycle::{RecycleReport, Seen};
 
 const IN_SERVICE: &str = "InService";
 
@@ -36,6 +34,7 @@ pub struct Response {
     pub pools: Vec<PoolReport>,
     pub drains: Vec<DrainReport>,
     pub dead_agents_removed: Vec<String>,
+    pub recycling: RecycleReport,
     pub set_instance_protection_calls: usize,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub would_do: Vec<String>,
@@ -162,11 +161,7 @@ impl Protector {
                 let remembered = memory
                     .instances
                     .entry(instance.instance_id.clone())
-                    .or_insert_with(|| crate::memory::InstanceMemory {
-                        first_seen: now,
-                        idle_since: None,
-                        busy: false,
-                    });
+                    .or_insert_with(|| InstanceMemory::first_seen_at(now));
                 let agent = match &snapshot {
                     None => AgentView::Unknown {
                         busy_at_last_reading: remembered.busy,
@@ -227,6 +222,14 @@ impl Protector {
             response.pools.push(report);
         }
 
+        let seen = Seen {
+            groups: &groups,
+            snapshot: snapshot.as_ref(),
+            agents: &agents,
+            details: &details,
+        };
+        self.recycle(&seen, &mut memory, &mut response, &mut datums, now)
+            .await;
         self.finish_drains(&groups, snapshot.as_ref(), now, &mut response, &mut datums)
             .await;
         if let Some(snapshot) = &snapshot {
@@ -265,8 +268,9 @@ impl Protector {
         }
     }
 
-    /// DescribeInstances, filtered by id, only when names or boot times need it: every
-    /// instance for DNS/tag naming, else only InService instances without an agent.
+    /// DescribeInstances, filtered by id, only when names, boot or launch times need it:
+    /// every instance for DNS/tag naming or a use limit to count builds from launch, else
+    /// only InService instances without an agent.
     async fn instance_details(
         &self,
         groups: &[Group],
@@ -277,7 +281,14 @@ impl Protector {
             .iter()
             .flat_map(|g| &g.instances)
             .filter(|i| i.lifecycle_state == IN_SERVICE);
-        let ids: Vec<String> = if self.config.agent_names.needs_instance_details() {
+        let counts_builds = self.config.recycle.enabled
+            && self
+                .config
+                .pools
+                .iter()
+                .any(|p| p.spec.max_builds_per_agent.is_some());
+        let ids: Vec<String> = if self.config.agent_names.needs_instance_details() || counts_builds
+        {
             in_service.map(|i| i.instance_id.clone()).collect()
         } else {
             in_service
@@ -501,7 +512,7 @@ fn looks_like_instance_id(name: &str) -> bool {
     })
 }
 
-fn find_agent<'a>(
+pub(crate) fn find_agent<'a>(
     source: &AgentNameSource,
     instance_id: &str,
     info: Option<&InstanceInfo>,
@@ -524,7 +535,7 @@ fn view_of(agent: Option<&Agent>) -> AgentView {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
@@ -536,6 +547,7 @@ mod tests {
     use shared::ci::{CiError, OfflineChange, Problem};
     use shared::config::{CiConfig, CiKind, CredentialSource};
     use shared::domain::drain::drain_key;
+    use shared::domain::health::FinishedBuild;
     use shared::domain::protection::Graces;
     use shared::domain::{Pool, PoolSpec};
 
@@ -549,51 +561,71 @@ mod tests {
     use super::*;
     use crate::memory::{InstanceMemory, MEMORY_KEY};
 
-    fn now() -> DateTime<Utc> {
+    pub(crate) fn now() -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
             .single()
             .expect("valid")
     }
 
-    fn ago(seconds: i64) -> DateTime<Utc> {
+    pub(crate) fn ago(seconds: i64) -> DateTime<Utc> {
         now() - chrono::Duration::seconds(seconds)
     }
 
-    /// A CI server that answers one snapshot (or is down) and records removals.
-    struct FakeCi {
-        snapshot: Option<CiSnapshot>,
-        removed: Mutex<Vec<String>>,
+    /// A CI server that answers one snapshot (or is down) and a build history (or not),
+    /// and records removals and agents taken offline.
+    pub(crate) struct FakeCi {
+        pub(crate) snapshot: Option<CiSnapshot>,
+        pub(crate) history: Option<Vec<FinishedBuild>>,
+        pub(crate) removed: Mutex<Vec<String>>,
+        pub(crate) taken_offline: Mutex<Vec<(String, String)>>,
+    }
+
+    fn down(url: &str) -> CiError {
+        CiError {
+            kind: CiKind::Jenkins,
+            method: "GET",
+            url: url.into(),
+            problem: Problem::ServerError {
+                status: 503,
+                snippet: "down".into(),
+            },
+        }
     }
 
     #[async_trait]
     impl CiServer for FakeCi {
         async fn snapshot(&self) -> Result<CiSnapshot, CiError> {
-            self.snapshot.clone().ok_or(CiError {
-                kind: CiKind::Jenkins,
-                method: "GET",
-                url: "http://ci/computer/api/json".into(),
-                problem: Problem::ServerError {
-                    status: 503,
-                    snippet: "down".into(),
-                },
-            })
+            self.snapshot
+                .clone()
+                .ok_or_else(|| down("http://ci/computer/api/json"))
         }
-        async fn take_offline(&self, _: &str, _: &str) -> Result<OfflineChange, CiError> {
-            unreachable!("protect-busy-agents never takes agents offline")
+        async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
+            self.taken_offline
+                .lock()
+                .expect("lock")
+                .push((agent.to_owned(), reason.to_owned()));
+            Ok(OfflineChange::TakenOffline)
         }
         async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {
             self.removed.lock().expect("lock").push(agent.to_owned());
             Ok(())
         }
+        async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError> {
+            self.history
+                .clone()
+                .ok_or_else(|| down("http://ci/api/json"))
+        }
     }
 
     /// An Auto Scaling group in memory that records every write.
     #[derive(Default)]
-    struct FakeGroups {
-        groups: Vec<Group>,
-        protection_calls: Mutex<Vec<(String, Vec<String>, bool)>>,
-        completed: Mutex<Vec<String>>,
-        heartbeats: Mutex<Vec<String>>,
+    pub(crate) struct FakeGroups {
+        pub(crate) groups: Vec<Group>,
+        pub(crate) protection_calls: Mutex<Vec<(String, Vec<String>, bool)>>,
+        pub(crate) completed: Mutex<Vec<String>>,
+        pub(crate) heartbeats: Mutex<Vec<String>>,
+        /// (instance, decrement desired capacity)
+        pub(crate) terminated: Mutex<Vec<(String, bool)>>,
     }
 
     #[async_trait]
@@ -637,8 +669,12 @@ mod tests {
         async fn set_unhealthy(&self, _: &str) -> Result<()> {
             unreachable!()
         }
-        async fn terminate(&self, _: &str, _: bool) -> Result<()> {
-            unreachable!()
+        async fn terminate(&self, instance_id: &str, decrement: bool) -> Result<()> {
+            self.terminated
+                .lock()
+                .expect("lock")
+                .push((instance_id.to_owned(), decrement));
+            Ok(())
         }
     }
 
@@ -657,7 +693,7 @@ mod tests {
         }
     }
 
-    fn instance(id: &str, protected: bool) -> GroupInstance {
+    pub(crate) fn instance(id: &str, protected: bool) -> GroupInstance {
         GroupInstance {
             instance_id: id.into(),
             group: "ci-linux".into(),
@@ -667,7 +703,7 @@ mod tests {
         }
     }
 
-    fn agent(name: &str, busy: u32) -> Agent {
+    pub(crate) fn agent(name: &str, busy: u32) -> Agent {
         Agent {
             name: name.into(),
             labels: vec!["linux".into()],
@@ -679,7 +715,7 @@ mod tests {
         }
     }
 
-    fn launched(id: &str, seconds_ago: i64, state: &str) -> InstanceInfo {
+    pub(crate) fn launched(id: &str, seconds_ago: i64, state: &str) -> InstanceInfo {
         InstanceInfo {
             instance_id: id.into(),
             state: state.into(),
@@ -689,22 +725,35 @@ mod tests {
         }
     }
 
-    struct World {
-        ci: Arc<FakeCi>,
-        groups: Arc<FakeGroups>,
-        store: Arc<MemoryStore>,
-        metrics: Arc<RecordingMetrics>,
-        protector: Protector,
+    pub(crate) struct World {
+        pub(crate) ci: Arc<FakeCi>,
+        pub(crate) groups: Arc<FakeGroups>,
+        pub(crate) store: Arc<MemoryStore>,
+        pub(crate) metrics: Arc<RecordingMetrics>,
+        pub(crate) protector: Protector,
     }
 
+    /// A world whose CI server has no build history to show.
     fn world(
         instances: Vec<GroupInstance>,
         snapshot: Option<CiSnapshot>,
         ec2: Vec<InstanceInfo>,
     ) -> World {
+        world_with_history(instances, snapshot, Some(vec![]), ec2)
+    }
+
+    /// One pool `linux` on group `ci-linux`, its instances, the CI server's answers and EC2.
+    pub(crate) fn world_with_history(
+        instances: Vec<GroupInstance>,
+        snapshot: Option<CiSnapshot>,
+        history: Option<Vec<FinishedBuild>>,
+        ec2: Vec<InstanceInfo>,
+    ) -> World {
         let ci = Arc::new(FakeCi {
             snapshot,
+            history,
             removed: Mutex::new(vec![]),
+            taken_offline: Mutex::new(vec![]),
         });
         let groups = Arc::new(FakeGroups {
             groups: vec![Group {
@@ -733,6 +782,7 @@ mod tests {
                     ci_label: "linux".into(),
                     asg: "ci-linux".into(),
                     executors_per_instance: 2,
+                    max_builds_per_agent: None,
                 })
                 .expect("valid"),
             ],
@@ -745,6 +795,7 @@ mod tests {
             },
             run_every: Duration::from_secs(60),
             remove_dead_agents: true,
+            recycle: crate::config::RecycleConfig::default(),
         };
         let ports = Ports {
             ci: ci.clone(),
@@ -774,9 +825,9 @@ mod tests {
         memory.instances.insert(
             id.into(),
             InstanceMemory {
-                first_seen: ago(3600),
                 idle_since,
                 busy,
+                ..InstanceMemory::first_seen_at(ago(3600))
             },
         );
         memory.save(store).await.expect("saves");
@@ -822,17 +873,15 @@ mod tests {
         memory.instances.insert(
             "i-0000000b".into(),
             InstanceMemory {
-                first_seen: ago(3600),
                 idle_since: Some(ago(300)),
-                busy: false,
+                ..InstanceMemory::first_seen_at(ago(3600))
             },
         );
         memory.instances.insert(
             "i-0000000c".into(),
             InstanceMemory {
-                first_seen: ago(3600),
                 idle_since: Some(ago(30)),
-                busy: false,
+                ..InstanceMemory::first_seen_at(ago(3600))
             },
         );
         memory.save(w.store.as_ref()).await.expect("saves");

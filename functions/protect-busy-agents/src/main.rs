@@ -3,6 +3,7 @@
 mod config;
 mod handler;
 mod memory;
+mod recycle;
 
 use std::process::ExitCode;
 

@@ -1,5 +1,6 @@
 //! What protect-busy-agents remembers between runs, in S3: when each instance was first
-//! seen, since when its agent is idle, and whether it was busy at the last good reading.
+//! seen, since when its agent is idle, whether it was busy at the last good reading, and
+//! how many builds its agent ran.
 //! Losing it is safe: idle agents then get a fresh grace period, nothing is unprotected early.
 
 use std::collections::BTreeMap;
@@ -23,6 +24,26 @@ pub struct InstanceMemory {
     pub idle_since: Option<DateTime<Utc>>,
     #[serde(default)]
     pub busy: bool,
+    /// Builds its agent finished since the instance launched, counted run by run (the
+    /// use limit of agent recycling).
+    #[serde(default)]
+    pub builds: u32,
+    /// The finish time of the newest build counted in `builds`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counted_until: Option<DateTime<Utc>>,
+}
+
+impl InstanceMemory {
+    /// An instance seen for the first time.
+    pub fn first_seen_at(now: DateTime<Utc>) -> InstanceMemory {
+        InstanceMemory {
+            first_seen: now,
+            idle_since: None,
+            busy: false,
+            builds: 0,
+            counted_until: None,
+        }
+    }
 }
 
 impl Memory {

@@ -200,6 +200,12 @@ mod tests {
         async fn remove_agent(&self, _: &str) -> Result<(), CiError> {
             unreachable!("publish-workload never writes to the CI server")
         }
+
+        async fn recent_builds(
+            &self,
+        ) -> Result<Vec<shared::domain::health::FinishedBuild>, CiError> {
+            unreachable!("publish-workload never reads build history")
+        }
     }
 
     fn publisher(script: Vec<Option<CiSnapshot>>, metrics: Arc<RecordingMetrics>) -> Publisher {
@@ -208,6 +214,7 @@ mod tests {
             ci_label: "linux".into(),
             asg: "ci-linux".into(),
             executors_per_instance: 2,
+            max_builds_per_agent: None,
         })
         .expect("valid");
         let config = PublishConfig {

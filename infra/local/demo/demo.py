@@ -242,12 +242,35 @@ def act_spot() -> None:
     say("  it runs only what had not passed: the interruption cost the setup time, not the finished work.")
 
 
+# ---------------------------------------------------------------- dashboard picture
+DEMO_STARTED = datetime.now(timezone.utc)
+
+
+def render_dashboard() -> None:
+    """Renders each pool's dashboard (infra/pool.yaml PoolDashboard) from what the demo
+    published, to .local/dashboard/ (infra/local/render-dashboard.py)."""
+    out = REPO / ".local/dashboard"
+    command = [sys.executable, str(REPO / "infra/local/render-dashboard.py"), "--namespace", NAMESPACE, "--period", "1", "--out", str(out),
+               "--start", (DEMO_STARTED - timedelta(seconds=2)).isoformat(), "--end", (datetime.now(timezone.utc) + timedelta(seconds=2)).isoformat()]
+    for pool in POOLS:
+        command += ["--pool", pool["name"], "--asg", pool["asg"]]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"render-dashboard failed: {result.stderr.strip()}")
+    say("\nThe pools' dashboards (infra/pool.yaml's widgets, thresholds dashed), drawn from these metrics:")
+    for path in result.stdout.split():
+        say(f"  {Path(path).relative_to(REPO)}")
+    if result.stderr.strip():
+        say(f"  ({result.stderr.strip()})")
+
+
 def main() -> None:
     say("\n=== Act 1: publish-workload ===")
     run_publisher()
     show_metrics()
     act_scale_in()
     act_spot()
+    render_dashboard()
 
 
 if __name__ == "__main__":

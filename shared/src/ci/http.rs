@@ -103,18 +103,33 @@ impl CiHttp {
         path_and_query: &str,
         body: Option<(&'static str, Vec<u8>)>,
     ) -> Result<u16, CiError> {
-        let (status, text) = self
-            .send_once(method.clone(), path_and_query, body.clone(), None)
+        self.send_for_answer(method, path_and_query, body, None)
+            .await
+            .map(|answer| answer.status)
+    }
+
+    /// `send`, also returning the `Location` header and the start of the body, for writes
+    /// whose answer names what they created (Jenkins' queue item, TeamCity's queued build).
+    /// `accept` sets the `Accept` header (TeamCity answers XML without one).
+    pub async fn send_for_answer(
+        &self,
+        method: reqwest::Method,
+        path_and_query: &str,
+        body: Option<(&'static str, Vec<u8>)>,
+        accept: Option<&'static str>,
+    ) -> Result<Answer, CiError> {
+        let answer = self
+            .send_once(method.clone(), path_and_query, body.clone(), None, accept)
             .await?;
         let needs_crumb = self.kind == CiKind::Jenkins
-            && status == 403
-            && text.to_ascii_lowercase().contains("crumb");
-        let (status, text) = if needs_crumb {
+            && answer.status == 403
+            && answer.body.to_ascii_lowercase().contains("crumb");
+        let answer = if needs_crumb {
             let crumb = self.crumb().await?;
-            self.send_once(method.clone(), path_and_query, body, Some(crumb))
+            self.send_once(method.clone(), path_and_query, body, Some(crumb), accept)
                 .await?
         } else {
-            (status, text)
+            answer
         };
         let path = path_and_query.split('?').next().unwrap_or(path_and_query);
         let fail = |problem| CiError {
@@ -123,19 +138,70 @@ impl CiHttp {
             url: format!("{}{}", self.base, path),
             problem,
         };
+        let status = answer.status;
         match status {
-            200..=399 => Ok(status),
+            200..=399 => Ok(answer),
             404 => Err(fail(Problem::NotFound(path.to_owned()))),
             401 | 403 => Err(fail(Problem::Unauthorized { status })),
             500..=599 => Err(fail(Problem::ServerError {
                 status,
-                snippet: snippet(text.as_bytes()),
+                snippet: snippet(answer.body.as_bytes()),
             })),
             _ => Err(fail(Problem::UnexpectedStatus {
                 status,
-                snippet: snippet(text.as_bytes()),
+                snippet: snippet(answer.body.as_bytes()),
             })),
         }
+    }
+
+    /// GETs `path_and_query` with extra `headers` and returns the response once its status
+    /// is 2xx, for callers that read the body themselves (log tails). 404 is `NotFound`.
+    pub async fn get_response(
+        &self,
+        path_and_query: &str,
+        headers: &[(&'static str, String)],
+    ) -> Result<reqwest::Response, CiError> {
+        let url = format!("{}{}", self.base, path_and_query);
+        let path = path_and_query.split('?').next().unwrap_or(path_and_query);
+        let fail = |problem| CiError {
+            kind: self.kind,
+            method: "GET",
+            url: format!("{}{}", self.base, path),
+            problem,
+        };
+        let mut request = self.authorize(self.client.get(&url));
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
+        let response = request
+            .send()
+            .await
+            .map_err(|e| fail(transport_problem(&e, self.timeout)))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(response);
+        }
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
+        Err(fail(match status {
+            404 => Problem::NotFound(path.to_owned()),
+            _ => {
+                status_problem(status, "", &location, &body).unwrap_or(Problem::UnexpectedStatus {
+                    status,
+                    snippet: snippet(&body),
+                })
+            }
+        }))
+    }
+
+    /// The response size limit (`CI_MAX_RESPONSE_BYTES`).
+    pub fn max_response_bytes(&self) -> usize {
+        self.max_bytes
     }
 
     async fn send_once(
@@ -144,7 +210,8 @@ impl CiHttp {
         path_and_query: &str,
         body: Option<(&'static str, Vec<u8>)>,
         crumb: Option<Crumb>,
-    ) -> Result<(u16, String), CiError> {
+        accept: Option<&'static str>,
+    ) -> Result<Answer, CiError> {
         let url = format!("{}{}", self.base, path_and_query);
         let path = path_and_query.split('?').next().unwrap_or(path_and_query);
         let fail = |problem| CiError {
@@ -157,6 +224,9 @@ impl CiHttp {
         if let Some((content_type, bytes)) = body {
             request = request.header(CONTENT_TYPE, content_type).body(bytes);
         }
+        if let Some(accept) = accept {
+            request = request.header(ACCEPT, accept);
+        }
         if let Some(crumb) = crumb {
             request = request.header(crumb.field.as_str(), crumb.value.as_str());
             if let Some(cookie) = crumb.cookie {
@@ -168,8 +238,17 @@ impl CiHttp {
             .await
             .map_err(|e| fail(transport_problem(&e, self.timeout)))?;
         let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
-        Ok((status, String::from_utf8_lossy(&body).into_owned()))
+        Ok(Answer {
+            status,
+            location,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        })
     }
 
     async fn crumb(&self) -> Result<Crumb, CiError> {
@@ -229,6 +308,15 @@ impl CiHttp {
             ),
         }
     }
+}
+
+/// What a write answered: its status, `Location` header and the start of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub location: Option<String>,
+    /// At most 64 KiB.
+    pub body: String,
 }
 
 /// A Jenkins CSRF crumb with the session cookie it was issued for.

@@ -7,7 +7,8 @@ use serde::Deserialize;
 
 use super::error::Problem;
 use super::http::{CiHttp, encode_query_value};
-use super::{CiError, CiServer, OfflineChange};
+use super::{CiError, CiServer, OfflineChange, history};
+use crate::domain::health::FinishedBuild;
 use crate::domain::why::read_why;
 use crate::domain::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
 use reqwest::Method;
@@ -79,6 +80,12 @@ impl CiServer for Jenkins {
             }) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    #[tracing::instrument(name = "jenkins.recent_builds", skip_all)]
+    async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError> {
+        let root: history::JenkinsRootJson = self.http.get_json(&history::jenkins_path()).await?;
+        Ok(history::jenkins_builds(root))
     }
 }
 

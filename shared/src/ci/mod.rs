@@ -1,19 +1,25 @@
 //! The CI port: what ci-fleet asks of a CI server, with a Jenkins and a TeamCity adapter.
 
+pub mod builds;
 mod error;
+pub mod history;
 mod http;
 pub mod jenkins;
+mod jenkins_builds;
 pub mod teamcity;
+mod teamcity_builds;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+pub use builds::{BuildControl, connect_builds};
 pub use error::{CiError, Problem};
-pub use http::CiHttp;
+pub use http::{Answer, CiHttp};
 
 use crate::config::{CiConfig, CiKind, Credentials};
 use crate::domain::CiSnapshot;
+use crate::domain::health::FinishedBuild;
 
 /// Everything the functions need from the CI server. A new CI call is a method here plus
 /// its two adapters, so handlers never see which CI server they talk to.
@@ -29,6 +35,12 @@ pub trait CiServer: Send + Sync {
 
     /// Deletes an agent whose instance is gone. An agent that is already gone is success.
     async fn remove_agent(&self, agent: &str) -> Result<(), CiError>;
+
+    /// Recently finished builds with the agent each ran on, for the agent health rule, in
+    /// as few requests as the API allows (Jenkins: each job's last builds, one level of
+    /// folders; TeamCity: the newest finished builds, paged). Running builds and builds
+    /// without a known agent are left out.
+    async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError>;
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

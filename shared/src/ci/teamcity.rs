@@ -10,12 +10,12 @@ use serde::Deserialize;
 
 use super::error::Problem;
 use super::http::{CiHttp, encode_query_value};
-use super::{CiError, CiServer, OfflineChange};
+use super::{CiError, CiServer, OfflineChange, history};
+use crate::domain::health::FinishedBuild;
 use crate::domain::{Agent, CiSnapshot, Demand, QueuedBuild, Waiting};
 use reqwest::Method;
 
-const AGENT_FIELDS: &str =
-    "count,nextHref,agent(id,name,connected,enabled,authorized,pool(id,name),build(id))";
+const AGENT_FIELDS: &str = "count,nextHref,agent(id,name,connected,enabled,authorized,pool(id,name),build(id),enabledInfo(comment(text)))";
 const QUEUE_FIELDS: &str = "count,nextHref,build(id,buildTypeId,state,queuedDate,waitReason,agent(id,pool(id,name)),compatibleAgents(agent(id)))";
 /// A bound on paging so a server that keeps answering `nextHref` cannot hold a poll forever.
 const MAX_PAGES: usize = 200;
@@ -143,6 +143,33 @@ impl CiServer for TeamCity {
             Err(e) => Err(e),
         }
     }
+
+    /// Newest first, following `nextHref` until [`history::TEAMCITY_MAX_BUILDS`] are read.
+    #[tracing::instrument(name = "teamcity.recent_builds", skip_all)]
+    async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError> {
+        let mut next = Some(history::teamcity_path(self.http.page_size()));
+        let mut read = 0;
+        let mut builds = Vec::new();
+        let mut pages = 0;
+        while let Some(path) = next.take() {
+            pages += 1;
+            if pages > MAX_PAGES {
+                break;
+            }
+            let page: history::TeamCityBuildsJson = self.http.get_json(&path).await?;
+            next = page.next_href().map(str::to_owned);
+            read += page.build.len();
+            builds.extend(
+                page.build
+                    .into_iter()
+                    .filter_map(history::TeamCityBuildJson::into_finished),
+            );
+            if read >= history::TEAMCITY_MAX_BUILDS {
+                break;
+            }
+        }
+        Ok(builds)
+    }
 }
 
 fn agent_path(agent: &str) -> String {
@@ -181,6 +208,21 @@ pub struct AgentJson {
     pub pool: Option<PoolJson>,
     #[serde(default)]
     pub build: Option<BuildRefJson>,
+    /// Why the agent was disabled (the comment of the last enable/disable).
+    #[serde(rename = "enabledInfo", default)]
+    pub enabled_info: Option<EnabledInfoJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnabledInfoJson {
+    #[serde(default)]
+    pub comment: Option<CommentJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CommentJson {
+    #[serde(default)]
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -199,11 +241,18 @@ pub struct BuildRefJson {
 
 impl AgentJson {
     pub fn into_agent(self) -> Agent {
-        let reason = match (self.connected, self.authorized, self.enabled) {
-            (false, _, _) => "disconnected",
-            (_, false, _) => "unauthorized",
-            (_, _, false) => "disabled",
-            _ => "",
+        // A disabled agent's reason is its disable comment (ci-fleet's own, or a person's).
+        let comment = self
+            .enabled_info
+            .and_then(|i| i.comment)
+            .and_then(|c| c.text)
+            .filter(|t| !t.trim().is_empty());
+        let reason = match (self.connected, self.authorized, self.enabled, comment) {
+            (_, _, false, Some(comment)) => comment,
+            (false, _, _, _) => "disconnected".to_owned(),
+            (_, false, _, _) => "unauthorized".to_owned(),
+            (_, _, false, None) => "disabled".to_owned(),
+            _ => String::new(),
         };
         Agent {
             name: self.name,
@@ -212,7 +261,7 @@ impl AgentJson {
             busy_executors: u32::from(self.build.is_some()),
             connected: self.connected,
             accepting_tasks: self.enabled && self.authorized,
-            offline_reason: reason.to_owned(),
+            offline_reason: reason,
         }
     }
 }
@@ -335,6 +384,16 @@ mod tests {
         assert_eq!(
             (agent.offline_reason.as_str(), agent.labels),
             ("unauthorized", vec!["Default".to_owned()])
+        );
+
+        let disabled: AgentJson = serde_json::from_str(
+            r#"{"id":2,"name":"b","connected":false,"authorized":true,"enabledInfo":{"comment":{"text":"recycle: use-limit"}}}"#,
+        )
+        .expect("parses");
+        assert_eq!(
+            disabled.into_agent().offline_reason,
+            "recycle: use-limit",
+            "a disabled agent's reason is its comment, even once disconnected"
         );
     }
 

@@ -15,6 +15,10 @@ pub struct PoolSpec {
     /// The Auto Scaling group that holds the pool's instances.
     pub asg: String,
     pub executors_per_instance: u32,
+    /// Recycle an agent's instance after this many builds (1 = one-build, stateless
+    /// agents); absent = unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_builds_per_agent: Option<u32>,
 }
 
 /// How a pool recognises its agents.

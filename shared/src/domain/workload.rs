@@ -158,6 +158,7 @@ mod tests {
             ci_label: label.into(),
             asg: format!("{name}-asg"),
             executors_per_instance,
+            max_builds_per_agent: None,
         })
         .expect("fixture pool label parses")
     }

@@ -197,6 +197,7 @@ fn pools(labels: usize) -> Vec<Pool> {
                 ci_label: format!("pool-{i}"),
                 asg: format!("ci-pool-{i}"),
                 executors_per_instance: 4,
+                max_builds_per_agent: None,
             })
             .expect("label parses")
         })

@@ -24,44 +24,73 @@ pub fn is_meta(key: &str) -> bool {
 }
 
 pub fn render_depth(value: &Value, depth: u32) -> Value {
+    render_depth_owned(value.clone(), depth)
+}
+
+/// [`render_depth`] consuming the value, so what is kept moves instead of being copied.
+pub fn render_depth_owned(value: Value, depth: u32) -> Value {
     prune(value, 1 - i64::from(depth))
 }
 
-fn prune(value: &Value, bar: i64) -> Value {
+fn names(meta: Option<Value>) -> Vec<String> {
+    match meta {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|k| match k {
+                Value::String(k) => Some(k),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn prune(value: Value, bar: i64) -> Value {
     match value {
-        Value::Object(obj) => {
-            let vis = obj.get(VIS).and_then(Value::as_object);
-            let listed = |meta: &str, key: &str| {
-                obj.get(meta)
-                    .and_then(Value::as_array)
-                    .is_some_and(|a| a.iter().any(|k| k == key))
-            };
+        Value::Object(mut obj) => {
+            let vis = obj.remove(VIS);
+            let vis = vis.as_ref().and_then(Value::as_object);
+            let raw = names(obj.remove(RAW));
+            let inline = names(obj.remove(INLINE));
             let mut out = Map::new();
             for (key, child) in obj {
-                if is_meta(key) {
+                if is_meta(&key) {
                     continue;
                 }
                 let visibility = vis
-                    .and_then(|v| v.get(key))
+                    .and_then(|v| v.get(&key))
                     .and_then(Value::as_i64)
                     .unwrap_or(1);
                 if key != CLASS && visibility < bar {
                     continue;
                 }
-                let rendered = if listed(RAW, key) {
-                    strip_meta(child)
-                } else if listed(INLINE, key) {
+                let rendered = if raw.contains(&key) {
+                    strip_meta_owned(child)
+                } else if inline.contains(&key) {
                     prune(child, bar)
                 } else {
                     prune(child, bar + 1)
                 };
-                out.insert(key.clone(), rendered);
+                out.insert(key, rendered);
             }
             Value::Object(out)
         }
         // Array elements sit at the nesting level of the property that holds them.
-        Value::Array(items) => Value::Array(items.iter().map(|v| prune(v, bar)).collect()),
-        other => other.clone(),
+        Value::Array(items) => Value::Array(items.into_iter().map(|v| prune(v, bar)).collect()),
+        other => other,
+    }
+}
+
+fn strip_meta_owned(value: Value) -> Value {
+    match value {
+        Value::Object(obj) => Value::Object(
+            obj.into_iter()
+                .filter(|(k, _)| !is_meta(k))
+                .map(|(k, v)| (k, strip_meta_owned(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.into_iter().map(strip_meta_owned).collect()),
+        other => other,
     }
 }
 

@@ -72,6 +72,79 @@ fn parse_list(chars: &[char], pos: &mut usize) -> Result<Vec<Field>, String> {
     }
 }
 
+/// What an entity builder must produce for the response to come out the same: every
+/// field (`All`: no selection, a default view, or `$short`/`$long`/`*`, which render
+/// views) or only the fields a selection level names (`Only`). A field left out there
+/// is one the rendering would never read.
+#[derive(Debug, Clone, Copy)]
+pub enum Sel<'f> {
+    All,
+    Only(&'f [Field]),
+}
+
+impl<'f> Sel<'f> {
+    pub fn of(fields: &'f [Field]) -> Sel<'f> {
+        if fields
+            .iter()
+            .any(|f| matches!(f.name.as_str(), "$short" | "$long" | "*"))
+        {
+            Sel::All
+        } else {
+            Sel::Only(fields)
+        }
+    }
+
+    pub fn has(self, name: &str) -> bool {
+        match self {
+            Sel::All => true,
+            Sel::Only(fields) => fields.iter().any(|f| f.name == name),
+        }
+    }
+
+    /// What is needed inside the field `name`: named without a sub-selection it renders
+    /// by its default view (all of it); named twice, the last one wins (build it all).
+    pub fn child(self, name: &str) -> Sel<'f> {
+        match self {
+            Sel::All => Sel::All,
+            Sel::Only(fields) => {
+                let mut named = fields.iter().filter(|f| f.name == name);
+                match (named.next(), named.next()) {
+                    (Some(Field { sub: Some(sub), .. }), None) => Sel::of(sub),
+                    _ => Sel::All,
+                }
+            }
+        }
+    }
+
+    /// Whether the entity's view metas (`$short`, `$long`, `$keep`) can be read.
+    pub fn views(self) -> bool {
+        matches!(self, Sel::All)
+    }
+}
+
+/// What the `item` entries of a `container` collection need when only an explicit
+/// `container(…item…)` selection can show them (a collection's default view does not):
+/// `None` when no selection does, else the one selection's needs (all when several).
+pub fn items_inside<'f>(fields: &'f [Field], container: &str, item: &str) -> Option<Sel<'f>> {
+    fn collect<'f>(fields: &'f [Field], container: &str, item: &str, out: &mut Vec<&'f Field>) {
+        for field in fields {
+            if let Some(sub) = &field.sub {
+                if field.name == container {
+                    out.extend(sub.iter().filter(|f| f.name == item));
+                }
+                collect(sub, container, item, out);
+            }
+        }
+    }
+    let mut items = Vec::new();
+    collect(fields, container, item, &mut items);
+    match items.as_slice() {
+        [] => None,
+        [Field { sub: Some(sub), .. }] => Some(Sel::of(sub)),
+        _ => Some(Sel::All),
+    }
+}
+
 fn skip_balanced(chars: &[char], pos: &mut usize) -> Result<(), String> {
     let mut depth = 1;
     while *pos < chars.len() {

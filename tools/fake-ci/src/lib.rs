@@ -6,6 +6,7 @@
 //! inject faults and inspect what the client sent.
 
 pub mod auth;
+pub mod builds_state;
 pub mod control;
 pub mod export;
 pub mod fault;

@@ -21,6 +21,10 @@ pub struct FakeState {
     pub builtin_executors: u32,
     pub agents: Vec<Agent>,
     pub queue: Vec<QueueItem>,
+    /// Finished builds with their console text (`builds_state.rs`).
+    pub builds: Vec<crate::builds_state::FinishedBuild>,
+    /// Builds queued through the API, in order.
+    pub triggered: Vec<crate::builds_state::Triggered>,
 }
 
 impl Default for FakeState {
@@ -34,6 +38,8 @@ impl Default for FakeState {
             builtin_executors: 0,
             agents: Vec::new(),
             queue: Vec::new(),
+            builds: Vec::new(),
+            triggered: Vec::new(),
         }
     }
 }

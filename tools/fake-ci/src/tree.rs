@@ -1,9 +1,11 @@
 //! Jenkins' `tree=` query parameter (Stapler's NamedPathPruner): a comma list of property
 //! names, each optionally followed by `[children]` and a range `{M,N}`, `{M,}`, `{,N}`
 //! or `{N}` that slices an array property. It is applied as a filter over the full JSON
-//! value, which is how the fake stays generic across every endpoint.
+//! value, which is how the fake stays generic across every endpoint. Large listings ask
+//! the model for only what the tree names ([`Want`]) so they never build (and then throw
+//! away) the rest; the filter still runs over whatever was built.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::export::{CLASS, is_meta};
 
@@ -22,10 +24,11 @@ pub struct Range {
 }
 
 impl Range {
-    fn apply<'a>(&self, items: &'a [Value]) -> &'a [Value] {
-        let end = self.end.unwrap_or(items.len()).min(items.len());
+    /// `(start, end)` clamped to an array of `len` items.
+    fn bounds(&self, len: usize) -> (usize, usize) {
+        let end = self.end.unwrap_or(len).min(len);
         let start = self.start.unwrap_or(0).min(end);
-        &items[start..end]
+        (start, end)
     }
 }
 
@@ -121,41 +124,89 @@ fn parse_range(spec: &str) -> Result<Range, String> {
     }
 }
 
-/// Keeps only the named properties. `_class` survives, as it does in Jenkins; an object
-/// named without children keeps only its `_class`.
-pub fn filter(value: &Value, nodes: &[TreeNode]) -> Value {
-    match value {
-        Value::Object(obj) => {
-            let mut out = Map::new();
-            if let Some(class) = obj.get(CLASS) {
-                out.insert(CLASS.to_owned(), class.clone());
-            }
-            for node in nodes {
-                if is_meta(&node.name) {
-                    continue;
-                }
-                if let Some(child) = obj.get(&node.name) {
-                    out.insert(node.name.clone(), filter_child(child, node));
-                }
-            }
-            Value::Object(out)
+/// What a model builder must produce for the response to come out the same: every
+/// property (`All`, for `depth` rendering) or only those a tree level names (`Only`).
+/// Leaving out what the filter would drop anyway changes nothing a client can see.
+#[derive(Debug, Clone, Copy)]
+pub enum Want<'t> {
+    All,
+    Only(&'t [TreeNode]),
+}
+
+impl<'t> Want<'t> {
+    /// Whether the property may appear in the output.
+    pub fn has(self, name: &str) -> bool {
+        match self {
+            Want::All => true,
+            Want::Only(nodes) => nodes.iter().any(|n| n.name == name),
         }
-        Value::Array(items) => Value::Array(items.iter().map(|v| filter(v, nodes)).collect()),
-        other => other.clone(),
+    }
+
+    /// What is wanted inside the property `name` (of an object, or of each element of an
+    /// array). A property named twice is built in full: the filter decides.
+    pub fn child(self, name: &str) -> Want<'t> {
+        match self {
+            Want::All => Want::All,
+            Want::Only(nodes) => {
+                let mut named = nodes.iter().filter(|n| n.name == name);
+                match (named.next(), named.next()) {
+                    (Some(node), None) => Want::Only(node.children.as_deref().unwrap_or(&[])),
+                    _ => Want::All,
+                }
+            }
+        }
+    }
+
+    /// Whether export annotations (`$vis`, `$inline`, `$raw`) are needed: only depth
+    /// rendering reads them; the tree filter never copies them.
+    pub fn annotations(self) -> bool {
+        matches!(self, Want::All)
     }
 }
 
-fn filter_child(value: &Value, node: &TreeNode) -> Value {
+/// Keeps only the named properties. `_class` survives, as it does in Jenkins; an object
+/// named without children keeps only its `_class`.
+pub fn filter(value: &Value, nodes: &[TreeNode]) -> Value {
+    filter_owned(value.clone(), nodes)
+}
+
+/// [`filter`] consuming the value: objects are pruned in place, so what is kept is
+/// neither copied nor re-inserted.
+pub fn filter_owned(mut value: Value, nodes: &[TreeNode]) -> Value {
+    filter_in_place(&mut value, nodes);
+    value
+}
+
+fn filter_in_place(value: &mut Value, nodes: &[TreeNode]) {
+    match value {
+        Value::Object(obj) => {
+            obj.retain(|key, _| {
+                key == CLASS || (!is_meta(key) && nodes.iter().any(|n| n.name == *key))
+            });
+            for (key, child) in obj.iter_mut() {
+                // A property named twice is rendered from its last mention.
+                if let Some(node) = nodes.iter().rev().find(|n| n.name == *key) {
+                    filter_child_in_place(child, node);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(|v| filter_in_place(v, nodes)),
+        _ => {}
+    }
+}
+
+fn filter_child_in_place(value: &mut Value, node: &TreeNode) {
     let children = node.children.as_deref().unwrap_or(&[]);
     match value {
         Value::Array(items) => {
-            let items = match node.range {
-                Some(range) => range.apply(items),
-                None => items,
-            };
-            Value::Array(items.iter().map(|v| filter(v, children)).collect())
+            if let Some(range) = node.range {
+                let (start, end) = range.bounds(items.len());
+                items.truncate(end);
+                items.drain(..start);
+            }
+            items.iter_mut().for_each(|v| filter_in_place(v, children));
         }
-        other => filter(other, children),
+        other => filter_in_place(other, children),
     }
 }
 

@@ -3,7 +3,7 @@
 //! these strings with regexes, so the wording, quoting and the "one node → node name"
 //! rule must be exact.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -40,6 +40,46 @@ pub struct World<'a> {
     /// Label expression → indices of the nodes it selects (agents, then the built-in
     /// node). A queue of thousands of items names a few dozen labels: evaluate each once.
     pub label_memo: RefCell<HashMap<String, Rc<Vec<usize>>>>,
+    /// Label → indices of the nodes carrying it, built on first use: a computer listing
+    /// asks about every node's own name, and a single label is a look-up, not a scan.
+    pub label_index: OnceCell<HashMap<&'a str, Vec<usize>>>,
+    /// Job → number of its first running build (what `running` would find first).
+    pub first_running: OnceCell<HashMap<&'a str, u64>>,
+}
+
+impl<'a> World<'a> {
+    /// The node at an index of `label_memo`: agents first, then the built-in node.
+    pub fn node(&self, index: usize) -> &Node<'a> {
+        self.agents.get(index).unwrap_or(&self.builtin)
+    }
+
+    fn nodes_with(&self, label: &str) -> Vec<usize> {
+        let index = self.label_index.get_or_init(|| {
+            let mut index: HashMap<&'a str, Vec<usize>> = HashMap::new();
+            let nodes = self.agents.iter().chain(std::iter::once(&self.builtin));
+            for (i, node) in nodes.enumerate() {
+                for label in &node.labels {
+                    let carriers = index.entry(*label).or_default();
+                    if carriers.last() != Some(&i) {
+                        carriers.push(i);
+                    }
+                }
+            }
+            index
+        });
+        index.get(label).cloned().unwrap_or_default()
+    }
+
+    fn running_number(&self, job: &str) -> Option<u64> {
+        let first = self.first_running.get_or_init(|| {
+            let mut first = HashMap::new();
+            for (job, number) in &self.running {
+                first.entry(*job).or_insert(*number);
+            }
+            first
+        });
+        first.get(job).copied()
+    }
 }
 
 /// The label as Jenkins names it: `Label.getName()` of the parsed expression, which
@@ -70,35 +110,43 @@ pub fn label_name(expression: &str) -> String {
 
 /// Nodes a label expression selects: every node whose labels (self-label included) satisfy it.
 pub fn label_nodes<'w, 'a>(world: &'w World<'a>, expression: &str) -> Vec<&'w Node<'a>> {
-    let nodes = || world.agents.iter().chain(std::iter::once(&world.builtin));
-    let cached = world.label_memo.borrow().get(expression).cloned();
-    let indices = cached.unwrap_or_else(|| {
-        let parsed = LabelExpr::parse(expression);
-        let matches = |node: &Node| match &parsed {
-            Ok(expr) => expr.matches(|l| node.labels.contains(&l)),
-            // Jenkins would refuse to save such a job; treat the text as one atom.
-            Err(_) => node.labels.contains(&expression.trim()),
-        };
-        let found = Rc::new(
-            nodes()
-                .enumerate()
-                .filter(|(_, n)| matches(n))
-                .map(|(i, _)| i)
-                .collect::<Vec<_>>(),
-        );
-        world
-            .label_memo
-            .borrow_mut()
-            .insert(expression.to_owned(), found.clone());
-        found
-    });
-    let all: Vec<&Node> = nodes().collect();
-    indices.iter().map(|&i| all[i]).collect()
+    label_indices(world, expression)
+        .iter()
+        .map(|&i| world.node(i))
+        .collect()
+}
+
+/// [`label_nodes`] as indices for [`World::node`], memoised per expression.
+pub fn label_indices(world: &World, expression: &str) -> Rc<Vec<usize>> {
+    if let Some(cached) = world.label_memo.borrow().get(expression) {
+        return cached.clone();
+    }
+    let found = match LabelExpr::parse(expression) {
+        Ok(LabelExpr::Atom(label)) => world.nodes_with(&label),
+        Ok(expr) => world
+            .agents
+            .iter()
+            .chain(std::iter::once(&world.builtin))
+            .enumerate()
+            .filter(|(_, node)| expr.matches(|l| node.labels.contains(&l)))
+            .map(|(i, _)| i)
+            .collect(),
+        // Jenkins would refuse to save such a job; treat the text as one atom.
+        Err(_) => world.nodes_with(expression.trim()),
+    };
+    let found = Rc::new(found);
+    world
+        .label_memo
+        .borrow_mut()
+        .insert(expression.to_owned(), found.clone());
+    found
 }
 
 /// Whether every node of the label is offline, which Jenkins also says of an empty label.
 pub fn label_offline(world: &World, expression: &str) -> bool {
-    label_nodes(world, expression).iter().all(|n| !n.online)
+    label_indices(world, expression)
+        .iter()
+        .all(|&i| !world.node(i).online)
 }
 
 pub fn why(item: &QueueItem, world: &World) -> String {
@@ -115,13 +163,7 @@ pub fn why(item: &QueueItem, world: &World) -> String {
         QueueState::Blocked => {
             let number = item
                 .blocked_by_build
-                .or_else(|| {
-                    world
-                        .running
-                        .iter()
-                        .find(|(job, _)| *job == item.job)
-                        .map(|(_, n)| *n)
-                })
+                .or_else(|| world.running_number(&item.job))
                 .unwrap_or(1);
             let eta = match item.eta_ms {
                 Some(ms) if world.version.fancy_quotes() => format!(" (ETA: {})", time_span(ms)),
@@ -273,6 +315,8 @@ mod tests {
         let world = World {
             version,
             label_memo: Default::default(),
+            label_index: Default::default(),
+            first_running: Default::default(),
             agents: agents.iter().map(Node::agent).collect(),
             builtin: Node {
                 name: "Built-In Node",

@@ -2,6 +2,7 @@
 //! remote API (`…/api/json` with `tree`/`depth`) and the node actions.
 
 mod actions;
+mod builds;
 pub mod model;
 
 use axum::body::Body;
@@ -13,7 +14,7 @@ use crate::export;
 use crate::http::{self, Req, percent_decode, with_header};
 use crate::server::{App, World};
 use crate::state::now_ms;
-use crate::tree;
+use crate::tree::{self, Want};
 use model::Ctx;
 
 pub fn handle(app: &App, req: &Req) -> Response<Body> {
@@ -55,6 +56,9 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
     let raw: Vec<&str> = req.path.split('/').filter(|s| !s.is_empty()).collect();
     let segments: Vec<String> = raw.iter().map(|s| percent_decode(s)).collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let Some(response) = builds::route(world, req, &identity, &segs) {
+        return response;
+    }
     let now = now_ms();
     let host = req.host();
     match segs.as_slice() {
@@ -63,7 +67,10 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
             api(req, Ctx::new(&world.state, &host, now).root(csrf))
         }
         ["crumbIssuer", "api", format @ ("json" | "xml")] => crumb(world, req, &identity, format),
-        ["queue", "api", "json"] => api(req, Ctx::new(&world.state, &host, now).queue()),
+        ["queue", "api", "json"] => {
+            let ctx = Ctx::new(&world.state, &host, now);
+            api_with(req, |want| ctx.queue(want))
+        }
         ["queue", "item", id, "api", "json"] => {
             let ctx = Ctx::new(&world.state, &host, now);
             let id: Option<u64> = id.parse().ok();
@@ -73,7 +80,7 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
                     .queue
                     .iter()
                     .find(|i| i.id == id)
-                    .map(|i| ctx.queue_item(i))
+                    .map(|i| ctx.queue_item(i, Want::All))
                     .or_else(|| ctx.left_item(id))
             });
             match found {
@@ -81,14 +88,17 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
                 None => not_found(),
             }
         }
-        ["computer", "api", "json"] => api(req, Ctx::new(&world.state, &host, now).computer_set()),
+        ["computer", "api", "json"] => {
+            let ctx = Ctx::new(&world.state, &host, now);
+            api_with(req, |want| ctx.computer_set(want))
+        }
         ["computer", name, "api", "json"] => {
             let ctx = Ctx::new(&world.state, &host, now);
             if is_builtin(name) {
-                return api(req, ctx.builtin_computer());
+                return api_with(req, |want| ctx.builtin_computer(want));
             }
             match world.state.agents.iter().find(|a| a.name == *name) {
-                Some(agent) => api(req, ctx.computer(agent)),
+                Some(agent) => api_with(req, |want| ctx.computer(agent, want)),
                 None => not_found(),
             }
         }
@@ -122,6 +132,12 @@ fn is_job_path(segments: &[&str]) -> bool {
 
 /// Renders an exported object honouring `tree`, `depth` and the `jsonp` refusal.
 fn api(req: &Req, value: Value) -> Response<Body> {
+    api_with(req, |_| value)
+}
+
+/// [`api`] for a value built on demand: `build` learns what the tree wants, so large
+/// listings skip the properties the response would not show.
+fn api_with(req: &Req, build: impl FnOnce(Want) -> Value) -> Response<Body> {
     if req.query_param("jsonp").is_some() {
         return http::html(
             StatusCode::FORBIDDEN,
@@ -131,7 +147,7 @@ fn api(req: &Req, value: Value) -> Response<Body> {
     }
     let rendered = match req.query_param("tree") {
         Some(spec) => match tree::parse(&spec) {
-            Ok(nodes) => tree::filter(&value, &nodes),
+            Ok(nodes) => tree::filter_owned(build(Want::Only(&nodes)), &nodes),
             Err(error) => {
                 return http::html(
                     StatusCode::BAD_REQUEST,
@@ -145,7 +161,7 @@ fn api(req: &Req, value: Value) -> Response<Body> {
                 .query_param("depth")
                 .and_then(|d| d.parse().ok())
                 .unwrap_or(0);
-            export::render_depth(&value, depth)
+            export::render_depth_owned(build(Want::All), depth)
         }
     };
     http::json(StatusCode::OK, &rendered)

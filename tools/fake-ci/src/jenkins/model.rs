@@ -1,6 +1,12 @@
-//! Jenkins' exported objects, built in full from the state. Each object carries the
-//! export annotations (`$vis`, `$inline`, `$raw`) that `export::render_depth` needs to
-//! reproduce depth-0 pruning; `tree=` filters the same full value.
+//! Jenkins' exported objects, built from the state. Each object carries the export
+//! annotations (`$vis`, `$inline`, `$raw`) that `export::render_depth` needs to reproduce
+//! depth-0 pruning; `tree=` filters the same value. Builders that take a [`Want`] leave
+//! out what the request's tree does not name (nobody could see it), so a large listing
+//! costs what its response holds, not what the full objects would.
+
+use std::cell::{OnceCell, RefCell};
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 use shared::domain::label_expr::LabelExpr;
@@ -8,7 +14,10 @@ use shared::domain::label_expr::LabelExpr;
 use crate::export::{CLASS, INLINE, RAW, VIS};
 use crate::http::escape_html;
 use crate::state::{Agent, FakeState, JenkinsVersion, QueueItem, QueueState, RunningBuild};
+use crate::tree::Want;
 use crate::why::{self, Node, World};
+
+mod history;
 
 const PLACEHOLDER_TASK: &str =
     "org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution$PlaceholderTask";
@@ -20,7 +29,22 @@ pub struct Ctx<'a> {
     pub root: String,
     pub now_ms: i64,
     /// Built once per response: rendering the queue consults it for every item.
-    world: std::cell::OnceCell<World<'a>>,
+    world: OnceCell<World<'a>>,
+    /// Label-wide counts by expression, per response: every computer carries `linux`.
+    label_stats: RefCell<HashMap<String, Rc<LabelStats>>>,
+    /// Agent index by name, the first of a name winning (as a search would find it).
+    agent_by_name: OnceCell<HashMap<&'a str, usize>>,
+    /// Jobs with a running build (their colour animates).
+    busy_jobs: OnceCell<HashSet<&'a str>>,
+    /// Jobs queued as pipelines (`label_exposed: false`).
+    pipeline_jobs: OnceCell<HashSet<&'a str>>,
+}
+
+/// Inserts a property unless the request's tree leaves it out; `value` runs only if needed.
+fn put(obj: &mut Map<String, Value>, want: Want, key: &str, value: impl FnOnce() -> Value) {
+    if want.has(key) {
+        obj.insert(key.to_owned(), value());
+    }
 }
 
 impl<'a> Ctx<'a> {
@@ -30,7 +54,11 @@ impl<'a> Ctx<'a> {
             version: JenkinsVersion::parse(&state.jenkins_version),
             root: format!("http://{host}/"),
             now_ms,
-            world: std::cell::OnceCell::new(),
+            world: OnceCell::new(),
+            label_stats: RefCell::default(),
+            agent_by_name: OnceCell::new(),
+            busy_jobs: OnceCell::new(),
+            pipeline_jobs: OnceCell::new(),
         }
     }
 
@@ -46,6 +74,8 @@ impl<'a> Ctx<'a> {
         self.world.get_or_init(|| World {
             version: self.version.clone(),
             label_memo: Default::default(),
+            label_index: Default::default(),
+            first_running: Default::default(),
             agents: self.state.agents.iter().map(Node::agent).collect(),
             builtin: Node {
                 name: self.version.builtin_display_name(),
@@ -69,165 +99,202 @@ impl<'a> Ctx<'a> {
         format!("{}{}", self.root, path.concat())
     }
 
-    fn build_ref(&self, build: &RunningBuild) -> Value {
+    fn build_ref(&self, build: &RunningBuild, want: Want) -> Value {
         let mut obj = self.object("hudson.model.FreeStyleBuild");
-        obj.insert("number".into(), json!(build.number));
-        obj.insert(
-            "url".into(),
-            json!(format!("{}{}/", self.job_url(&build.job), build.number)),
-        );
-        obj.insert(VIS.into(), json!({"number": 999, "url": 999}));
+        put(&mut obj, want, "number", || json!(build.number));
+        put(&mut obj, want, "url", || {
+            json!(format!("{}{}/", self.job_url(&build.job), build.number))
+        });
+        if want.annotations() {
+            obj.insert(VIS.into(), json!({"number": 999, "url": 999}));
+        }
         Value::Object(obj)
     }
 
-    fn running_build(&self, build: &RunningBuild, agent: &str) -> Value {
-        let Value::Object(mut obj) = self.build_ref(build) else {
+    fn running_build(&self, build: &RunningBuild, agent: &str, want: Want) -> Value {
+        let Value::Object(mut obj) = self.build_ref(build, want) else {
             unreachable!("build_ref builds an object")
         };
         let started = build.started_at_ms.unwrap_or(self.now_ms - 60_000);
-        obj.insert("building".into(), json!(true));
-        obj.insert("builtOn".into(), json!(agent));
-        obj.insert("displayName".into(), json!(format!("#{}", build.number)));
-        obj.insert("duration".into(), json!(0));
-        obj.insert("estimatedDuration".into(), json!(120_000));
-        obj.insert("executor".into(), json!({}));
-        obj.insert(
-            "fullDisplayName".into(),
-            json!(format!("{} #{}", build.job, build.number)),
-        );
-        obj.insert("id".into(), json!(build.number.to_string()));
-        obj.insert("queueId".into(), json!(build.build_id()));
-        obj.insert("result".into(), Value::Null);
-        obj.insert("timestamp".into(), json!(started));
+        put(&mut obj, want, "building", || json!(true));
+        put(&mut obj, want, "builtOn", || json!(agent));
+        put(&mut obj, want, "displayName", || {
+            json!(format!("#{}", build.number))
+        });
+        put(&mut obj, want, "duration", || json!(0));
+        put(&mut obj, want, "estimatedDuration", || json!(120_000));
+        put(&mut obj, want, "executor", || json!({}));
+        put(&mut obj, want, "fullDisplayName", || {
+            json!(format!("{} #{}", build.job, build.number))
+        });
+        put(&mut obj, want, "id", || json!(build.number.to_string()));
+        put(&mut obj, want, "queueId", || json!(build.build_id()));
+        put(&mut obj, want, "result", || Value::Null);
+        put(&mut obj, want, "timestamp", || json!(started));
         Value::Object(obj)
     }
 
-    fn executors(&self, count: u32, running: &[RunningBuild], agent: &str) -> Value {
+    fn executors(&self, count: u32, running: &[RunningBuild], agent: &str, want: Want) -> Value {
         let slots = (count as usize).max(running.len());
         let executors: Vec<Value> = (0..slots)
-            .map(|i| match running.get(i) {
-                Some(build) => json!({
-                    "currentExecutable": self.running_build(build, agent),
-                    "currentWorkUnit": {},
-                    "idle": false,
-                    "likelyStuck": false,
-                    "number": i,
-                    "progress": build.progress(),
-                }),
-                None => json!({
-                    "currentExecutable": null,
-                    "currentWorkUnit": null,
-                    "idle": true,
-                    "likelyStuck": false,
-                    "number": i,
-                    "progress": -1,
-                }),
+            .map(|i| {
+                let build = running.get(i);
+                let mut obj = Map::new();
+                put(&mut obj, want, "currentExecutable", || match build {
+                    Some(build) => {
+                        self.running_build(build, agent, want.child("currentExecutable"))
+                    }
+                    None => Value::Null,
+                });
+                put(&mut obj, want, "currentWorkUnit", || match build {
+                    Some(_) => json!({}),
+                    None => Value::Null,
+                });
+                put(&mut obj, want, "idle", || json!(build.is_none()));
+                put(&mut obj, want, "likelyStuck", || json!(false));
+                put(&mut obj, want, "number", || json!(i));
+                put(&mut obj, want, "progress", || match build {
+                    Some(build) => json!(build.progress()),
+                    None => json!(-1),
+                });
+                Value::Object(obj)
             })
             .collect();
         Value::Array(executors)
     }
 
     /// A label object with label-wide counts (over every node carrying it).
-    fn label_ref(&self, name: &str) -> Value {
-        let stats = self.label_stats(name);
-        json!({
-            "name": name,
-            "busyExecutors": stats.busy,
-            "idleExecutors": stats.idle,
-            "totalExecutors": stats.total,
-            "offline": stats.offline,
-            VIS: {"name": 2},
+    fn label_ref(&self, name: &str, want: Want) -> Value {
+        let mut obj = Map::new();
+        put(&mut obj, want, "name", || json!(name));
+        let counts = [
+            "busyExecutors",
+            "idleExecutors",
+            "totalExecutors",
+            "offline",
+        ];
+        if counts.iter().any(|c| want.has(c)) {
+            let stats = self.label_stats(name);
+            put(&mut obj, want, "busyExecutors", || json!(stats.busy));
+            put(&mut obj, want, "idleExecutors", || json!(stats.idle));
+            put(&mut obj, want, "totalExecutors", || json!(stats.total));
+            put(&mut obj, want, "offline", || json!(stats.offline));
+        }
+        if want.annotations() {
+            obj.insert(VIS.into(), json!({"name": 2}));
+        }
+        Value::Object(obj)
+    }
+
+    fn agent_by_name(&self) -> &HashMap<&'a str, usize> {
+        self.agent_by_name.get_or_init(|| {
+            let mut by_name = HashMap::new();
+            for (i, agent) in self.state.agents.iter().enumerate() {
+                by_name.entry(agent.name.as_str()).or_insert(i);
+            }
+            by_name
         })
     }
 
-    fn label_stats(&self, expression: &str) -> LabelStats {
+    fn label_stats(&self, expression: &str) -> Rc<LabelStats> {
+        if let Some(stats) = self.label_stats.borrow().get(expression) {
+            return stats.clone();
+        }
         let world = self.world();
-        let nodes = why::label_nodes(world, expression);
+        let nodes = why::label_indices(world, expression);
         let mut stats = LabelStats {
-            offline: nodes.iter().all(|n| !n.online),
+            offline: nodes.iter().all(|&i| !world.node(i).online),
             ..LabelStats::default()
         };
-        for node in &nodes {
+        for &i in nodes.iter() {
+            let node = world.node(i);
             if !node.online {
                 continue;
             }
-            let (executors, busy) = match self.state.agents.iter().find(|a| a.name == node.name) {
-                Some(agent) => (agent.executors as usize, agent.running.len()),
+            let (executors, busy) = match self.agent_by_name().get(node.name) {
+                Some(&a) => {
+                    let agent = &self.state.agents[a];
+                    (agent.executors as usize, agent.running.len())
+                }
                 None => (self.state.builtin_executors as usize, 0),
             };
             stats.total += executors;
             stats.busy += busy;
             stats.idle += executors.saturating_sub(busy);
         }
-        stats.all_nodes = nodes.iter().map(|n| n.name.to_owned()).collect();
+        stats.all_nodes = nodes
+            .iter()
+            .map(|&i| world.node(i).name.to_owned())
+            .collect();
+        let stats = Rc::new(stats);
+        self.label_stats
+            .borrow_mut()
+            .insert(expression.to_owned(), stats.clone());
         stats
     }
 
-    pub fn computer(&self, agent: &Agent) -> Value {
+    pub fn computer(&self, agent: &Agent, want: Want) -> Value {
         let mut obj = self.object("hudson.slaves.SlaveComputer");
-        obj.insert("actions".into(), json!([]));
+        put(&mut obj, want, "actions", || json!([]));
         if self.version.exports_labels() {
-            let labels: Vec<Value> = agent
-                .labels
-                .iter()
-                .chain(std::iter::once(&agent.name))
-                .map(|l| self.label_ref(l))
-                .collect();
-            obj.insert("assignedLabels".into(), Value::Array(labels));
+            put(&mut obj, want, "assignedLabels", || {
+                let want = want.child("assignedLabels");
+                agent
+                    .labels
+                    .iter()
+                    .chain(std::iter::once(&agent.name))
+                    .map(|l| self.label_ref(l, want))
+                    .collect()
+            });
         }
-        obj.insert("description".into(), json!(""));
-        obj.insert("displayName".into(), json!(agent.name));
-        obj.insert(
-            "executors".into(),
-            self.executors(agent.executors, &agent.running, &agent.name),
-        );
+        put(&mut obj, want, "description", || json!(""));
+        put(&mut obj, want, "displayName", || json!(agent.name));
+        put(&mut obj, want, "executors", || {
+            self.executors(
+                agent.executors,
+                &agent.running,
+                &agent.name,
+                want.child("executors"),
+            )
+        });
         let offline = agent.offline();
-        obj.insert(
-            "icon".into(),
-            json!(if offline {
-                "symbol-computer-offline"
-            } else {
-                "symbol-computer"
-            }),
-        );
-        obj.insert(
-            "iconClassName".into(),
-            json!(if offline {
-                "symbol-computer-offline"
-            } else {
-                "symbol-computer"
-            }),
-        );
-        obj.insert("idle".into(), json!(agent.running.is_empty()));
-        obj.insert("jnlpAgent".into(), json!(true));
-        obj.insert("launchSupported".into(), json!(false));
-        obj.insert(
-            "loadStatistics".into(),
-            Value::Object(self.object("hudson.model.Label$1")),
-        );
-        obj.insert("manualLaunchAllowed".into(), json!(true));
-        obj.insert("monitorData".into(), monitor_data(agent.connected));
-        obj.insert("numExecutors".into(), json!(agent.executors));
-        obj.insert("offline".into(), json!(offline));
-        obj.insert("offlineCause".into(), self.offline_cause(agent));
-        obj.insert(
-            "offlineCauseReason".into(),
-            json!(offline_cause_reason(agent)),
-        );
-        obj.insert("oneOffExecutors".into(), json!([]));
-        obj.insert(
-            "temporarilyOffline".into(),
-            json!(agent.temporarily_offline),
-        );
-        obj.insert(
-            "absoluteRemotePath".into(),
+        let icon = if offline {
+            "symbol-computer-offline"
+        } else {
+            "symbol-computer"
+        };
+        put(&mut obj, want, "icon", || json!(icon));
+        put(&mut obj, want, "iconClassName", || json!(icon));
+        put(&mut obj, want, "idle", || json!(agent.running.is_empty()));
+        put(&mut obj, want, "jnlpAgent", || json!(true));
+        put(&mut obj, want, "launchSupported", || json!(false));
+        put(&mut obj, want, "loadStatistics", || {
+            Value::Object(self.object("hudson.model.Label$1"))
+        });
+        put(&mut obj, want, "manualLaunchAllowed", || json!(true));
+        put(&mut obj, want, "monitorData", || {
+            monitor_data(agent.connected)
+        });
+        put(&mut obj, want, "numExecutors", || json!(agent.executors));
+        put(&mut obj, want, "offline", || json!(offline));
+        put(&mut obj, want, "offlineCause", || self.offline_cause(agent));
+        put(&mut obj, want, "offlineCauseReason", || {
+            json!(offline_cause_reason(agent))
+        });
+        put(&mut obj, want, "oneOffExecutors", || json!([]));
+        put(&mut obj, want, "temporarilyOffline", || {
+            json!(agent.temporarily_offline)
+        });
+        put(&mut obj, want, "absoluteRemotePath", || {
             if agent.connected {
                 json!("/home/jenkins/agent")
             } else {
                 Value::Null
-            },
-        );
-        obj.insert(RAW.into(), json!(["monitorData"]));
+            }
+        });
+        if want.annotations() {
+            obj.insert(RAW.into(), json!(["monitorData"]));
+        }
         Value::Object(obj)
     }
 
@@ -262,86 +329,105 @@ impl<'a> Ctx<'a> {
         Value::Object(obj)
     }
 
-    pub fn builtin_computer(&self) -> Value {
+    pub fn builtin_computer(&self, want: Want) -> Value {
         let mut obj = self.object("hudson.model.Hudson$MasterComputer");
-        obj.insert("actions".into(), json!([]));
+        put(&mut obj, want, "actions", || json!([]));
         if self.version.exports_labels() {
-            obj.insert(
-                "assignedLabels".into(),
-                json!([self.label_ref(self.version.builtin_label())]),
-            );
+            put(&mut obj, want, "assignedLabels", || {
+                json!([self.label_ref(self.version.builtin_label(), want.child("assignedLabels"))])
+            });
         }
-        obj.insert(
-            "description".into(),
-            json!("the Jenkins controller's built-in node"),
-        );
-        obj.insert(
-            "displayName".into(),
-            json!(self.version.builtin_display_name()),
-        );
-        obj.insert(
-            "executors".into(),
-            self.executors(self.state.builtin_executors, &[], ""),
-        );
-        obj.insert("icon".into(), json!("symbol-computer"));
-        obj.insert("iconClassName".into(), json!("symbol-computer"));
-        obj.insert("idle".into(), json!(true));
-        obj.insert("jnlpAgent".into(), json!(false));
-        obj.insert("launchSupported".into(), json!(true));
-        obj.insert(
-            "loadStatistics".into(),
-            Value::Object(self.object("hudson.model.Label$1")),
-        );
-        obj.insert("manualLaunchAllowed".into(), json!(true));
-        obj.insert("monitorData".into(), monitor_data(true));
-        obj.insert("numExecutors".into(), json!(self.state.builtin_executors));
-        obj.insert("offline".into(), json!(false));
-        obj.insert("offlineCause".into(), Value::Null);
-        obj.insert("offlineCauseReason".into(), json!(""));
-        obj.insert("oneOffExecutors".into(), json!([]));
-        obj.insert("temporarilyOffline".into(), json!(false));
-        obj.insert(RAW.into(), json!(["monitorData"]));
+        put(&mut obj, want, "description", || {
+            json!("the Jenkins controller's built-in node")
+        });
+        put(&mut obj, want, "displayName", || {
+            json!(self.version.builtin_display_name())
+        });
+        put(&mut obj, want, "executors", || {
+            self.executors(
+                self.state.builtin_executors,
+                &[],
+                "",
+                want.child("executors"),
+            )
+        });
+        put(&mut obj, want, "icon", || json!("symbol-computer"));
+        put(&mut obj, want, "iconClassName", || json!("symbol-computer"));
+        put(&mut obj, want, "idle", || json!(true));
+        put(&mut obj, want, "jnlpAgent", || json!(false));
+        put(&mut obj, want, "launchSupported", || json!(true));
+        put(&mut obj, want, "loadStatistics", || {
+            Value::Object(self.object("hudson.model.Label$1"))
+        });
+        put(&mut obj, want, "manualLaunchAllowed", || json!(true));
+        put(&mut obj, want, "monitorData", || monitor_data(true));
+        put(&mut obj, want, "numExecutors", || {
+            json!(self.state.builtin_executors)
+        });
+        put(&mut obj, want, "offline", || json!(false));
+        put(&mut obj, want, "offlineCause", || Value::Null);
+        put(&mut obj, want, "offlineCauseReason", || json!(""));
+        put(&mut obj, want, "oneOffExecutors", || json!([]));
+        put(&mut obj, want, "temporarilyOffline", || json!(false));
+        if want.annotations() {
+            obj.insert(RAW.into(), json!(["monitorData"]));
+        }
         Value::Object(obj)
     }
 
     /// ComputerSet: busy and total executors count online computers only.
-    pub fn computer_set(&self) -> Value {
+    pub fn computer_set(&self, want: Want) -> Value {
         let online: Vec<&Agent> = self.state.agents.iter().filter(|a| !a.offline()).collect();
         let busy: usize = online.iter().map(|a| a.running.len()).sum();
         let total: u32 =
             online.iter().map(|a| a.executors).sum::<u32>() + self.state.builtin_executors;
-        let mut computers = vec![self.builtin_computer()];
-        computers.extend(self.state.agents.iter().map(|a| self.computer(a)));
         let mut obj = self.object("hudson.model.ComputerSet");
-        obj.insert("busyExecutors".into(), json!(busy));
-        obj.insert("computer".into(), Value::Array(computers));
-        obj.insert("displayName".into(), json!("Nodes"));
-        obj.insert("totalExecutors".into(), json!(total));
-        obj.insert(INLINE.into(), json!(["computer"]));
+        put(&mut obj, want, "busyExecutors", || json!(busy));
+        put(&mut obj, want, "computer", || {
+            let want = want.child("computer");
+            let mut computers = Vec::with_capacity(self.state.agents.len() + 1);
+            computers.push(self.builtin_computer(want));
+            computers.extend(self.state.agents.iter().map(|a| self.computer(a, want)));
+            Value::Array(computers)
+        });
+        put(&mut obj, want, "displayName", || json!("Nodes"));
+        put(&mut obj, want, "totalExecutors", || json!(total));
+        if want.annotations() {
+            obj.insert(INLINE.into(), json!(["computer"]));
+        }
         Value::Object(obj)
     }
 
-    fn task(&self, item: &QueueItem) -> Value {
+    fn task(&self, item: &QueueItem, want: Want) -> Value {
         let pipeline = !item.label_exposed && self.version.exports_labels();
         let mut obj = self.object(if pipeline {
             PLACEHOLDER_TASK
         } else {
             "hudson.model.FreeStyleProject"
         });
-        obj.insert("name".into(), json!(item.job));
-        obj.insert("url".into(), json!(self.job_url(&item.job)));
+        put(&mut obj, want, "name", || json!(item.job));
+        put(&mut obj, want, "url", || json!(self.job_url(&item.job)));
         if !pipeline {
-            obj.insert("color".into(), json!(self.job_color(&item.job)));
+            put(&mut obj, want, "color", || json!(self.job_color(&item.job)));
         }
         if item.label_exposed && self.version.exports_labels() {
-            obj.insert("labelExpression".into(), json!(item.label));
+            put(&mut obj, want, "labelExpression", || json!(item.label));
         }
-        obj.insert(VIS.into(), json!({"name": 999, "url": 999, "color": 2}));
+        if want.annotations() {
+            obj.insert(VIS.into(), json!({"name": 999, "url": 999, "color": 2}));
+        }
         Value::Object(obj)
     }
 
     fn job_color(&self, job: &str) -> &'static str {
-        if self.running_of(job).next().is_some() {
+        let busy = self.busy_jobs.get_or_init(|| {
+            self.state
+                .agents
+                .iter()
+                .flat_map(|a| a.running.iter().map(|r| r.job.as_str()))
+                .collect()
+        });
+        if busy.contains(job) {
             "blue_anime"
         } else {
             "blue"
@@ -376,56 +462,60 @@ impl<'a> Ctx<'a> {
             return false;
         }
         let label_offline = match item.label.as_deref().filter(|l| !l.trim().is_empty()) {
-            Some(label) if !self.state.agents.is_empty() => {
-                why::label_offline(self.world(), label)
-            }
+            Some(label) if !self.state.agents.is_empty() => why::label_offline(self.world(), label),
             _ => false,
         };
         item.stuck || label_offline
     }
 
-    pub fn queue_item(&self, item: &QueueItem) -> Value {
+    pub fn queue_item(&self, item: &QueueItem, want: Want) -> Value {
         let class = match item.state {
             QueueState::Buildable => "hudson.model.Queue$BuildableItem",
             QueueState::Blocked => "hudson.model.Queue$BlockedItem",
             QueueState::Waiting => "hudson.model.Queue$WaitingItem",
         };
         let mut obj = self.object(class);
-        obj.insert("actions".into(), self.cause_actions());
-        obj.insert("blocked".into(), json!(item.state == QueueState::Blocked));
-        obj.insert(
-            "buildable".into(),
-            json!(item.state == QueueState::Buildable),
-        );
-        obj.insert("id".into(), json!(item.id));
-        obj.insert("inQueueSince".into(), json!(item.queued_at_ms));
-        obj.insert("params".into(), json!(""));
-        obj.insert("stuck".into(), json!(self.stuck(item)));
-        obj.insert("task".into(), self.task(item));
-        obj.insert("url".into(), json!(format!("queue/item/{}/", item.id)));
-        obj.insert("why".into(), json!(why::why(item, self.world())));
+        put(&mut obj, want, "actions", || self.cause_actions());
+        put(&mut obj, want, "blocked", || {
+            json!(item.state == QueueState::Blocked)
+        });
+        put(&mut obj, want, "buildable", || {
+            json!(item.state == QueueState::Buildable)
+        });
+        put(&mut obj, want, "id", || json!(item.id));
+        put(&mut obj, want, "inQueueSince", || json!(item.queued_at_ms));
+        put(&mut obj, want, "params", || json!(""));
+        put(&mut obj, want, "stuck", || json!(self.stuck(item)));
+        put(&mut obj, want, "task", || {
+            self.task(item, want.child("task"))
+        });
+        put(&mut obj, want, "url", || {
+            json!(format!("queue/item/{}/", item.id))
+        });
+        put(&mut obj, want, "why", || {
+            json!(why::why(item, self.world()))
+        });
         match item.state {
             QueueState::Buildable => {
-                obj.insert(
-                    "buildableStartMilliseconds".into(),
-                    json!(item.queued_at_ms + 1),
-                );
-                obj.insert("pending".into(), json!(item.pending));
+                put(&mut obj, want, "buildableStartMilliseconds", || {
+                    json!(item.queued_at_ms + 1)
+                });
+                put(&mut obj, want, "pending", || json!(item.pending));
             }
             QueueState::Blocked => {
-                obj.insert(
-                    "buildableStartMilliseconds".into(),
-                    json!(item.queued_at_ms + 1),
-                );
+                put(&mut obj, want, "buildableStartMilliseconds", || {
+                    json!(item.queued_at_ms + 1)
+                });
             }
             QueueState::Waiting => {
-                obj.insert(
-                    "timestamp".into(),
-                    json!(self.now_ms + item.quiet_remaining_ms as i64),
-                );
+                put(&mut obj, want, "timestamp", || {
+                    json!(self.now_ms + item.quiet_remaining_ms as i64)
+                });
             }
         }
-        obj.insert(RAW.into(), json!(["actions"]));
+        if want.annotations() {
+            obj.insert(RAW.into(), json!(["actions"]));
+        }
         Value::Object(obj)
     }
 
@@ -453,47 +543,46 @@ impl<'a> Ctx<'a> {
         obj.insert("inQueueSince".into(), json!(pseudo.queued_at_ms));
         obj.insert("params".into(), json!(""));
         obj.insert("stuck".into(), json!(false));
-        obj.insert("task".into(), self.task(&pseudo));
+        obj.insert("task".into(), self.task(&pseudo, Want::All));
         obj.insert("url".into(), json!(format!("queue/item/{id}/")));
         obj.insert("why".into(), Value::Null);
         obj.insert("cancelled".into(), json!(false));
-        obj.insert("executable".into(), self.build_ref(build));
+        obj.insert("executable".into(), self.build_ref(build, Want::All));
         obj.insert(RAW.into(), json!(["actions"]));
         Some(Value::Object(obj))
     }
 
-    pub fn queue(&self) -> Value {
+    pub fn queue(&self, want: Want) -> Value {
         let mut obj = self.object("hudson.model.Queue");
-        obj.insert("discoverableItems".into(), json!([]));
-        obj.insert(
-            "items".into(),
-            Value::Array(
-                self.state
-                    .queue
-                    .iter()
-                    .map(|i| self.queue_item(i))
-                    .collect(),
-            ),
-        );
-        obj.insert(INLINE.into(), json!(["items"]));
+        put(&mut obj, want, "discoverableItems", || json!([]));
+        put(&mut obj, want, "items", || {
+            let want = want.child("items");
+            self.state
+                .queue
+                .iter()
+                .map(|i| self.queue_item(i, want))
+                .collect()
+        });
+        if want.annotations() {
+            obj.insert(INLINE.into(), json!(["items"]));
+        }
         Value::Object(obj)
     }
 
     fn job_names(&self) -> Vec<&str> {
-        let mut names: Vec<&str> = self.state.queue.iter().map(|i| i.job.as_str()).collect();
-        names.extend(
-            self.state
-                .agents
-                .iter()
-                .flat_map(|a| a.running.iter().map(|r| r.job.as_str())),
-        );
-        let mut seen = Vec::new();
-        names.retain(|n| {
-            let fresh = !n.is_empty() && !seen.contains(n);
-            seen.push(n);
-            fresh
-        });
-        names
+        let queued = self.state.queue.iter().map(|i| i.job.as_str());
+        let running = self
+            .state
+            .agents
+            .iter()
+            .flat_map(|a| a.running.iter().map(|r| r.job.as_str()));
+        let finished = self.state.builds.iter().map(|b| b.job.as_str());
+        let mut seen = HashSet::new();
+        queued
+            .chain(running)
+            .chain(finished)
+            .filter(|n| seen.insert(*n) && !n.is_empty())
+            .collect()
     }
 
     fn job_ref(&self, name: &str) -> Value {
@@ -506,12 +595,15 @@ impl<'a> Ctx<'a> {
     }
 
     fn job_class(&self, name: &str) -> &'static str {
-        let pipeline = self
-            .state
-            .queue
-            .iter()
-            .any(|i| i.job == name && !i.label_exposed)
-            && self.version.exports_labels();
+        let pipelines = self.pipeline_jobs.get_or_init(|| {
+            self.state
+                .queue
+                .iter()
+                .filter(|i| !i.label_exposed)
+                .map(|i| i.job.as_str())
+                .collect()
+        });
+        let pipeline = pipelines.contains(name) && self.version.exports_labels();
         if pipeline {
             "org.jenkinsci.plugins.workflow.job.WorkflowJob"
         } else {
@@ -530,7 +622,7 @@ impl<'a> Ctx<'a> {
         builds.sort_by_key(|b| std::cmp::Reverse(b.number));
         let last = builds
             .first()
-            .map(|b| self.build_ref(b))
+            .map(|b| self.build_ref(b, Want::All))
             .unwrap_or(Value::Null);
         let next = builds.first().map_or(1, |b| b.number + 1);
         let short_name = name.rsplit('/').next().unwrap_or(name);
@@ -545,7 +637,12 @@ impl<'a> Ctx<'a> {
         obj.insert("buildable".into(), json!(true));
         obj.insert(
             "builds".into(),
-            Value::Array(builds.iter().map(|b| self.build_ref(b)).collect()),
+            Value::Array(
+                builds
+                    .iter()
+                    .map(|b| self.build_ref(b, Want::All))
+                    .collect(),
+            ),
         );
         obj.insert("color".into(), json!(self.job_color(name)));
         obj.insert("inQueue".into(), json!(queued.is_some()));
@@ -553,7 +650,7 @@ impl<'a> Ctx<'a> {
         obj.insert("nextBuildNumber".into(), json!(next));
         obj.insert(
             "queueItem".into(),
-            queued.map_or(Value::Null, |i| self.queue_item(i)),
+            queued.map_or(Value::Null, |i| self.queue_item(i, Want::All)),
         );
         obj.insert("concurrentBuild".into(), json!(false));
         obj.insert("disabled".into(), json!(false));
@@ -620,7 +717,7 @@ impl<'a> Ctx<'a> {
         let mut obj = self.object("hudson.model.Hudson");
         obj.insert(
             "assignedLabels".into(),
-            json!([self.label_ref(self.version.builtin_label())]),
+            json!([self.label_ref(self.version.builtin_label(), Want::All)]),
         );
         obj.insert("mode".into(), json!("NORMAL"));
         obj.insert(
@@ -630,10 +727,7 @@ impl<'a> Ctx<'a> {
         obj.insert("nodeName".into(), json!(""));
         obj.insert("numExecutors".into(), json!(self.state.builtin_executors));
         obj.insert("description".into(), Value::Null);
-        obj.insert(
-            "jobs".into(),
-            Value::Array(self.job_names().iter().map(|n| self.job_ref(n)).collect()),
-        );
+        obj.insert("jobs".into(), Value::Array(self.root_jobs()));
         obj.insert("overallLoad".into(), json!({}));
         obj.insert("primaryView".into(), Value::Object(view.clone()));
         obj.insert("quietDownReason".into(), Value::Null);

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::model::{Flag, Tc, collection};
 use super::{TcError, TcResult, accept_text, paging, parse_locator, respond};
+use crate::fields::Sel;
 use crate::http::{self, Req};
 use crate::locator::Locator;
 use crate::server::World;
@@ -180,7 +181,13 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
     let loc = parse_locator(&text)?;
     let all = find(tc, &text)?;
     let page = paging::page(all, &loc, &text, tc.state.page_size, req)?;
-    let items: Vec<Value> = page.items.iter().map(|&i| tc.agent(i, true)).collect();
+    let fields = super::builds::selection(req);
+    let sel = fields.as_deref().map_or(Sel::All, Sel::of).child("agent");
+    let items: Vec<Value> = page
+        .items
+        .iter()
+        .map(|&i| tc.agent_in(i, true, sel))
+        .collect();
     respond(
         req,
         "agents",
@@ -312,12 +319,12 @@ pub fn put_field(
                     text,
                 },
             );
-            let tc = Tc {
-                state: &world.state,
+            let tc = Tc::new(
+                &world.state,
                 prefix,
-                web: format!("http://{}", req.host()),
-                now_ms: now_ms(),
-            };
+                format!("http://{}", req.host()),
+                now_ms(),
+            );
             respond(
                 req,
                 field,
@@ -455,12 +462,7 @@ mod tests {
     }
 
     fn names(state: &FakeState, locator: &str) -> Vec<String> {
-        let tc = Tc {
-            state,
-            prefix: "",
-            web: "http://x".into(),
-            now_ms: 0,
-        };
+        let tc = Tc::new(state, "", "http://x".into(), 0);
         find(&tc, locator)
             .expect(locator)
             .iter()
@@ -486,12 +488,7 @@ mod tests {
     #[test]
     fn unknown_dimensions_are_rejected() {
         let state = tc_state();
-        let tc = Tc {
-            state: &state,
-            prefix: "",
-            web: "http://x".into(),
-            now_ms: 0,
-        };
+        let tc = Tc::new(&state, "", "http://x".into(), 0);
         let error = find(&tc, "colour:blue").expect_err("unknown");
         assert_eq!(error.status, StatusCode::BAD_REQUEST);
         assert!(

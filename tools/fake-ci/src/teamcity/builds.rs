@@ -1,11 +1,13 @@
 //! `/app/rest/buildQueue` and `/app/rest/builds`. A queued build keeps its id when it
 //! starts, so `/buildQueue/id:N` then answers with the running build; a plain `/builds`
-//! applies the default filter (finished builds only) and so never lists running ones.
+//! applies the default filter (finished builds only, the state's `builds`) and so never
+//! lists running ones.
 
 use serde_json::Value;
 
 use super::model::{Tc, collection};
 use super::{TcError, TcResult, paging, parse_locator, respond};
+use crate::fields;
 use crate::http::Req;
 use crate::locator::Locator;
 
@@ -117,7 +119,9 @@ pub fn queue(tc: &Tc, req: &Req) -> TcResult {
         })
         .collect();
     let page = paging::page(items, &loc, &text, tc.state.page_size, req)?;
-    let values = page.items.iter().map(|q| tc.queued(q)).collect();
+    let fields = selection(req);
+    let agents = compatible_agents(fields.as_deref());
+    let values = page.items.iter().map(|q| tc.queued(q, agents)).collect();
     respond(
         req,
         "builds",
@@ -132,10 +136,23 @@ pub fn queue(tc: &Tc, req: &Req) -> TcResult {
     )
 }
 
+/// The request's `fields` selection (a malformed one is reported when rendering).
+pub fn selection(req: &Req) -> Option<Vec<fields::Field>> {
+    req.query_param("fields")
+        .and_then(|spec| fields::parse(&spec).ok())
+}
+
+/// What the agents inside a queued build's `compatibleAgents` need: only a selection such
+/// as `compatibleAgents(agent(id))` shows them at all.
+fn compatible_agents(fields: Option<&[fields::Field]>) -> Option<fields::Sel<'_>> {
+    fields.and_then(|f| fields::items_inside(f, "compatibleAgents", "agent"))
+}
+
 /// A queued build, or the running build it became.
-fn by_id(tc: &Tc, id: u64) -> Option<Value> {
+fn by_id(tc: &Tc, req: &Req, id: u64) -> Option<Value> {
     if let Some(item) = tc.state.queue.iter().find(|q| q.id == id) {
-        return Some(tc.queued(item));
+        let fields = selection(req);
+        return Some(tc.queued(item, compatible_agents(fields.as_deref())));
     }
     tc.running_builds()
         .into_iter()
@@ -145,7 +162,7 @@ fn by_id(tc: &Tc, id: u64) -> Option<Value> {
 
 pub fn queued(tc: &Tc, req: &Req, text: &str) -> TcResult {
     let loc = parse_locator(text)?;
-    match id_of(&loc).and_then(|id| by_id(tc, id)) {
+    match id_of(&loc).and_then(|id| by_id(tc, req, id)) {
         Some(value) => respond(req, "build", &value, true),
         None => Err(TcError::not_found(format!(
             "No queued build can be found by locator '{text}'."
@@ -155,7 +172,7 @@ pub fn queued(tc: &Tc, req: &Req, text: &str) -> TcResult {
 
 pub fn single(tc: &Tc, req: &Req, text: &str) -> TcResult {
     let loc = parse_locator(text)?;
-    match id_of(&loc).and_then(|id| by_id(tc, id)) {
+    match id_of(&loc).and_then(|id| by_id(tc, req, id)) {
         Some(value) => respond(req, "build", &value, true),
         None => Err(TcError::not_found(format!(
             "No build found by locator '{text}'."
@@ -173,20 +190,22 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
     let bad = |e: String| TcError::locator(&text, e);
     let id = id_of(&loc);
     let default_filter = loc.boolean("defaultFilter").map_err(bad)?.unwrap_or(true);
-    // Which states are asked for; the default filter alone means finished builds only,
-    // and the fake has no finished builds.
-    let (running, queued) = match (loc.get("state"), loc.boolean("running").map_err(bad)?) {
+    // Which states are asked for; the default filter alone means finished builds only
+    // (the state's `builds`), `running:false` finished ones, `running:any` both.
+    let (running, queued, finished) = match (loc.get("state"), loc.boolean("running").map_err(bad)?)
+    {
         (Some(state), _) => {
             let states: Vec<&str> = state.split(',').map(str::trim).collect();
             let any = states.contains(&"any");
             (
                 any || states.contains(&"running"),
                 any || states.contains(&"queued"),
+                any || states.contains(&"finished"),
             )
         }
-        (None, Some(running)) => (running, false),
-        (None, None) if loc.get("running") == Some("any") => (true, false),
-        (None, None) => (id.is_some() || !default_filter, !default_filter),
+        (None, Some(running)) => (running, false, !running),
+        (None, None) if loc.get("running") == Some("any") => (true, false, true),
+        (None, None) => (id.is_some() || !default_filter, !default_filter, true),
     };
     let build_type = build_type_of(&loc).map_err(bad)?;
     let agent = loc.nested("agent").map_err(bad)?;
@@ -202,13 +221,15 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
     let number = loc.get("number");
     let mut values = Vec::new();
     if queued {
+        let fields = selection(req);
+        let agents = compatible_agents(fields.as_deref());
         for item in &tc.state.queue {
             if id.is_none_or(|id| item.id == id)
                 && build_type.as_ref().is_none_or(|bt| item.job == *bt)
                 && agent_name.is_none()
                 && agent_id.is_none()
             {
-                values.push(tc.queued(item));
+                values.push(tc.queued(item, agents));
             }
         }
     }
@@ -225,6 +246,29 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
                 values.push(tc.running_build(index, build));
             }
         }
+    }
+    if finished {
+        let agent_name_of_id = agent_id.and_then(|aid| {
+            (0..tc.state.agents.len())
+                .find(|i| tc.agent_id(*i) == aid)
+                .map(|i| tc.state.agents[i].name.as_str())
+        });
+        let mut done: Vec<&crate::builds_state::FinishedBuild> = tc
+            .state
+            .builds
+            .iter()
+            .filter(|b| {
+                !b.building
+                    && id.is_none_or(|id| b.build_id() == id)
+                    && build_type.as_ref().is_none_or(|bt| b.job == *bt)
+                    && agent_name.as_ref().is_none_or(|n| b.agent == *n)
+                    && agent_id.is_none_or(|_| agent_name_of_id == Some(b.agent.as_str()))
+                    && number.is_none_or(|n| b.number.to_string() == n)
+            })
+            .collect();
+        // Newest first, as TeamCity lists finished builds.
+        done.sort_by_key(|b| std::cmp::Reverse((tc.finished_at_ms(b), b.build_id())));
+        values.extend(done.into_iter().map(|b| tc.finished_build(b)));
     }
     let page = paging::page(values, &loc, &text, tc.state.page_size, req)?;
     respond(

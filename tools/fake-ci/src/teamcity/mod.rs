@@ -3,6 +3,7 @@
 
 mod agents;
 mod builds;
+mod finished;
 pub mod model;
 mod paging;
 
@@ -140,6 +141,9 @@ fn route(app: &App, world: &mut World, req: &Req) -> TcResult {
             "403 Forbidden: Responding with 403 status code due to failed CSRF check: no \"X-TC-CSRF-Token\" header is provided",
         ));
     }
+    if let Some(result) = finished::route(world, req, &identity, prefix, rest) {
+        return result;
+    }
     let Some(api) = rest.strip_prefix("/app/rest") else {
         return Err(TcError::not_found(format!("No resource at '{}'", req.path)));
     };
@@ -149,12 +153,12 @@ fn route(app: &App, world: &mut World, req: &Req) -> TcResult {
         .map(percent_decode)
         .collect();
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let tc = Tc {
-        state: &world.state,
+    let tc = Tc::new(
+        &world.state,
         prefix,
-        web: format!("http://{}", req.host()),
-        now_ms: now_ms(),
-    };
+        format!("http://{}", req.host()),
+        now_ms(),
+    );
     let user = identity.user().unwrap_or("admin").to_owned();
     match (&req.method, segs.as_slice()) {
         (&Method::GET, ["server"]) => respond(req, "server", &tc.server(app.started_ms), true),

@@ -2,10 +2,15 @@
 //! `fields` metas (`$short`, `$long`, `$keep`, `$collection`) that decide what the
 //! default views show.
 
+use std::cell::OnceCell;
+use std::collections::HashMap;
+
 use serde_json::{Map, Value, json};
 
-use crate::fields::{COLLECTION, KEEP, LONG, SHORT};
+use crate::fields::{COLLECTION, KEEP, LONG, SHORT, Sel};
 use crate::state::{Agent, Comment, FakeState, QueueItem, RunningBuild};
+
+mod history;
 
 pub struct Tc<'a> {
     pub state: &'a FakeState,
@@ -14,6 +19,10 @@ pub struct Tc<'a> {
     /// `http://host` for `webUrl`s.
     pub web: String,
     pub now_ms: i64,
+    /// Pools numbered once per request (see [`Tc::pools`]).
+    pool_list: OnceCell<Vec<(u64, String)>>,
+    /// Each agent's pool id, by agent index: listings ask for it per agent and item.
+    agent_pools: OnceCell<Vec<u64>>,
 }
 
 /// Which agent flag an `…Info` endpoint talks about.
@@ -112,6 +121,17 @@ pub fn collection(
 }
 
 impl<'a> Tc<'a> {
+    pub fn new(state: &'a FakeState, prefix: &'a str, web: String, now_ms: i64) -> Tc<'a> {
+        Tc {
+            state,
+            prefix,
+            web,
+            now_ms,
+            pool_list: OnceCell::new(),
+            agent_pools: OnceCell::new(),
+        }
+    }
+
     pub fn href(&self, path: &str) -> String {
         format!("{}/app/rest/{path}", self.prefix)
     }
@@ -122,19 +142,60 @@ impl<'a> Tc<'a> {
 
     /// Pools by id: Default is 0, the others numbered in order of first mention.
     pub fn pools(&self) -> Vec<(u64, String)> {
-        let mut pools = vec![(0, "Default".to_owned())];
-        let names = self.state.agents.iter().map(|a| &a.pool).chain(
-            self.state
-                .queue
-                .iter()
-                .flat_map(|q| q.pools.iter().chain(q.pinned_pool.iter())),
-        );
-        for name in names {
-            if !name.is_empty() && !pools.iter().any(|(_, n)| n == name) {
-                pools.push((pools.len() as u64, name.clone()));
+        self.pool_list().to_vec()
+    }
+
+    /// [`Tc::pools`], computed once; a pool's id is its position.
+    fn pool_list(&self) -> &[(u64, String)] {
+        self.pool_list.get_or_init(|| {
+            let mut pools = vec![(0, "Default".to_owned())];
+            let mut seen: HashMap<&str, ()> = HashMap::from([("Default", ())]);
+            let names = self.state.agents.iter().map(|a| &a.pool).chain(
+                self.state
+                    .queue
+                    .iter()
+                    .flat_map(|q| q.pools.iter().chain(q.pinned_pool.iter())),
+            );
+            for name in names {
+                if !name.is_empty() && seen.insert(name, ()).is_none() {
+                    pools.push((pools.len() as u64, name.clone()));
+                }
             }
-        }
-        pools
+            pools
+        })
+    }
+
+    /// The id of the pool named so, if there is one.
+    fn pool_id(&self, name: &str) -> Option<u64> {
+        self.pool_list()
+            .iter()
+            .find(|(_, n)| n == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// The pool of the agent at `index`, as [`Tc::pool_of`] names it.
+    fn agent_pool(&self, index: usize) -> (u64, &str) {
+        let ids = self.agent_pools.get_or_init(|| {
+            let by_name: HashMap<&str, u64> = self
+                .pool_list()
+                .iter()
+                .map(|(id, n)| (n.as_str(), *id))
+                .collect();
+            self.state
+                .agents
+                .iter()
+                .map(|a| {
+                    let name = if a.pool.is_empty() {
+                        "Default"
+                    } else {
+                        &a.pool
+                    };
+                    by_name.get(name).copied().unwrap_or(0)
+                })
+                .collect()
+        });
+        let id = ids[index];
+        (id, self.pool_list()[id as usize].1.as_str())
     }
 
     pub fn pool_of(&self, agent: &Agent) -> (u64, String) {
@@ -143,10 +204,10 @@ impl<'a> Tc<'a> {
         } else {
             agent.pool.as_str()
         };
-        self.pools()
-            .into_iter()
-            .find(|(_, n)| n == name)
-            .unwrap_or((0, "Default".to_owned()))
+        match self.pool_id(name) {
+            Some(id) => (id, name.to_owned()),
+            None => (0, "Default".to_owned()),
+        }
     }
 
     pub fn pool_ref(&self, id: u64, name: &str) -> Value {
@@ -180,40 +241,52 @@ impl<'a> Tc<'a> {
     }
 
     pub fn agent(&self, index: usize, with_build: bool) -> Value {
+        self.agent_in(index, with_build, Sel::All)
+    }
+
+    /// An agent with only what `sel` can show (listings of thousands ask for a few fields).
+    pub fn agent_in(&self, index: usize, with_build: bool, sel: Sel) -> Value {
         let agent = &self.state.agents[index];
         let id = self.agent_id(index);
-        let (pool_id, pool_name) = self.pool_of(agent);
         let mut obj = Map::new();
-        obj.insert("id".into(), json!(id));
-        obj.insert("name".into(), json!(agent.name));
-        obj.insert("typeId".into(), json!(id));
-        obj.insert("connected".into(), json!(agent.connected));
-        obj.insert("enabled".into(), json!(agent.enabled));
-        obj.insert("authorized".into(), json!(agent.authorized));
-        obj.insert("uptodate".into(), json!(true));
-        obj.insert("ip".into(), json!(agent_ip(id)));
-        obj.insert("protocol".into(), json!("unidirectional"));
-        obj.insert("version".into(), json!("186370"));
-        obj.insert("href".into(), json!(self.href(&format!("agents/id:{id}"))));
-        obj.insert(
-            "webUrl".into(),
+        let mut put = |key: &str, value: &dyn Fn() -> Value| {
+            if sel.has(key) {
+                obj.insert(key.to_owned(), value());
+            }
+        };
+        put("id", &|| json!(id));
+        put("name", &|| json!(agent.name));
+        put("typeId", &|| json!(id));
+        put("connected", &|| json!(agent.connected));
+        put("enabled", &|| json!(agent.enabled));
+        put("authorized", &|| json!(agent.authorized));
+        put("uptodate", &|| json!(true));
+        put("ip", &|| json!(agent_ip(id)));
+        put("protocol", &|| json!("unidirectional"));
+        put("version", &|| json!("186370"));
+        put("href", &|| json!(self.href(&format!("agents/id:{id}"))));
+        put("webUrl", &|| {
             json!(format!(
                 "{}/agentDetails.html?id={id}&agentTypeId={id}&realAgentName={}",
                 self.web, agent.name
-            )),
-        );
-        obj.insert("enabledInfo".into(), self.flag_info(agent, Flag::Enabled));
-        obj.insert(
-            "authorizedInfo".into(),
-            self.flag_info(agent, Flag::Authorized),
-        );
-        obj.insert(
-            "properties".into(),
-            collection("property", None, None, None, Vec::new()),
-        );
-        obj.insert("pool".into(), self.pool_ref(pool_id, &pool_name));
+            ))
+        });
+        put("enabledInfo", &|| self.flag_info(agent, Flag::Enabled));
+        put("authorizedInfo", &|| {
+            self.flag_info(agent, Flag::Authorized)
+        });
+        put("properties", &|| {
+            collection("property", None, None, None, Vec::new())
+        });
+        put("pool", &|| {
+            let (pool_id, pool_name) = self.agent_pool(index);
+            self.pool_ref(pool_id, pool_name)
+        });
         if with_build && let Some(build) = agent.running.first() {
-            obj.insert("build".into(), self.running_build(index, build));
+            put("build", &|| self.running_build(index, build));
+        }
+        if !sel.views() {
+            return Value::Object(obj);
         }
         with_meta(
             obj,
@@ -334,11 +407,12 @@ impl<'a> Tc<'a> {
         )
     }
 
-    /// Pools a queued build can run in: the one it is pinned to, else its compatible ones.
-    fn item_pools(&self, item: &QueueItem) -> Vec<String> {
+    /// Ids of the pools a queued build can run in: the one it is pinned to, else its
+    /// compatible ones (names no agent or item mentions match nothing).
+    fn item_pools(&self, item: &QueueItem) -> Vec<u64> {
         match &item.pinned_pool {
-            Some(pool) => vec![pool.clone()],
-            None => item.pools.clone(),
+            Some(pool) => self.pool_id(pool).into_iter().collect(),
+            None => item.pools.iter().filter_map(|p| self.pool_id(p)).collect(),
         }
     }
 
@@ -351,7 +425,7 @@ impl<'a> Tc<'a> {
                 agent.connected
                     && agent.enabled
                     && agent.authorized
-                    && pools.contains(&self.pool_of(agent).1)
+                    && pools.contains(&self.agent_pool(i).0)
             })
             .collect()
     }
@@ -361,7 +435,7 @@ impl<'a> Tc<'a> {
     pub fn in_item_pools(&self, item: &QueueItem) -> Vec<usize> {
         let pools = self.item_pools(item);
         (0..self.state.agents.len())
-            .filter(|&i| pools.contains(&self.pool_of(&self.state.agents[i]).1))
+            .filter(|&i| pools.contains(&self.agent_pool(i).0))
             .collect()
     }
 
@@ -376,7 +450,10 @@ impl<'a> Tc<'a> {
         }
     }
 
-    pub fn queued(&self, item: &QueueItem) -> Value {
+    /// A queued build. `agents` says what the agents listed in `compatibleAgents` need
+    /// (see [`crate::fields::items_inside`]); `None`: nothing can show them, so the
+    /// collection keeps its count and href and skips building them.
+    pub fn queued(&self, item: &QueueItem, agents: Option<Sel>) -> Value {
         let id = item.id;
         let compatible = self.compatible(item);
         let mut obj = Map::new();
@@ -397,7 +474,13 @@ impl<'a> Tc<'a> {
             "waitReason".into(),
             json!(self.wait_reason(item, &compatible)),
         );
-        let agents = compatible.iter().map(|&i| self.agent(i, false)).collect();
+        let agents = match agents {
+            Some(sel) => compatible
+                .iter()
+                .map(|&i| self.agent_in(i, false, sel))
+                .collect(),
+            None => Vec::new(),
+        };
         let Value::Object(mut compat) = collection(
             "agent",
             Some(self.href(&format!("agents?locator=compatible:(build:(id:{id}))"))),
@@ -407,16 +490,16 @@ impl<'a> Tc<'a> {
         ) else {
             unreachable!("collection builds an object")
         };
+        compat.insert("count".into(), json!(compatible.len()));
         compat.insert(SHORT.into(), json!(["href"]));
         obj.insert("compatibleAgents".into(), Value::Object(compat));
         if let Some(pool) = &item.pinned_pool {
-            let (pool_id, pool_name) = self
-                .pools()
-                .into_iter()
-                .find(|(_, n)| n == pool)
-                .unwrap_or((0, "Default".to_owned()));
+            let (pool_id, pool_name) = match self.pool_id(pool) {
+                Some(id) => (id, pool.as_str()),
+                None => (0, "Default"),
+            };
             let mut agent = Map::new();
-            agent.insert("pool".into(), self.pool_ref(pool_id, &pool_name));
+            agent.insert("pool".into(), self.pool_ref(pool_id, pool_name));
             obj.insert("agent".into(), with_meta(agent, &["pool"], None, &[]));
         }
         with_meta(
@@ -442,7 +525,7 @@ impl<'a> Tc<'a> {
             unreachable!("pool_ref builds an object")
         };
         let members: Vec<Value> = (0..self.state.agents.len())
-            .filter(|&i| self.pool_of(&self.state.agents[i]).0 == id)
+            .filter(|&i| self.agent_pool(i).0 == id)
             .map(|i| self.agent(i, false))
             .collect();
         obj.insert("maxAgents".into(), json!(-1));

@@ -1,0 +1,219 @@
+//! What advise-retry remembers between webhooks, in the checkpoint bucket:
+//!
+//! ```text
+//! retries/<logical build>.json              RetryRecord: counts and the last decisions
+//! retries/queued/<kind>-<queue id>.json     Alias: the logical build a queued retry belongs to
+//! ```
+//!
+//! A logical build is the first build of a retry chain (`jenkins:platform/app#41`). Each
+//! retry carries it in the `CI_FLEET_RETRY_OF` parameter, and the alias finds it again
+//! when the CI server dropped that parameter (Jenkins drops parameters a job does not
+//! declare), so the budget is never reset by a retry and nothing loops.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::aws::store::ObjectStore;
+use shared::checkpoint::CheckpointKey;
+use shared::config::CiKind;
+use shared::domain::retry::{FailureClass, History};
+use shared::{Error, Result};
+
+/// Decisions kept per logical build; the counts keep the budget, these are for people.
+pub const MAX_ENTRIES: usize = 20;
+/// Longer logical names are shortened with a hash to stay one S3 key segment.
+const MAX_READABLE_KEY: usize = 160;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RetryRecord {
+    /// The logical build (`<kind>:<job>#<first build>`).
+    pub key: String,
+    #[serde(flatten)]
+    pub history: History,
+    /// The last [`MAX_ENTRIES`] builds handled, oldest first.
+    pub builds: Vec<Entry>,
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// `job #id`.
+    pub build: String,
+    pub at: DateTime<Utc>,
+    pub class: FailureClass,
+    /// `retried` or `denied`.
+    pub outcome: String,
+    /// The explanation of a retry or the reason for a denial.
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alias {
+    pub key: String,
+}
+
+impl RetryRecord {
+    pub fn entry_for(&self, build: &str) -> Option<&Entry> {
+        self.builds.iter().find(|e| e.build == build)
+    }
+
+    /// Counts the decision and keeps it, dropping the oldest past [`MAX_ENTRIES`].
+    pub fn push(&mut self, entry: Entry) {
+        self.history.count(entry.class, entry.outcome == "retried");
+        self.updated_at = Some(entry.at);
+        self.builds.push(entry);
+        let excess = self.builds.len().saturating_sub(MAX_ENTRIES);
+        self.builds.drain(..excess);
+    }
+}
+
+/// One S3 key segment for a logical build name.
+fn segment(name: &str) -> String {
+    let readable = |raw: &str| CheckpointKey::parse(raw).map(|k| k.encoded().to_owned());
+    match readable(name) {
+        Ok(encoded) if encoded.len() <= MAX_READABLE_KEY => encoded,
+        _ => {
+            let digest = Sha256::digest(name.as_bytes());
+            let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let prefix: String = name.chars().take(60).collect();
+            let prefix = readable(&prefix).unwrap_or_default();
+            format!("{prefix}-{hash}")
+        }
+    }
+}
+
+pub fn record_object(key: &str) -> String {
+    format!("retries/{}.json", segment(key))
+}
+
+pub fn alias_object(kind: CiKind, queue_id: u64) -> String {
+    format!("retries/queued/{kind}-{queue_id}.json")
+}
+
+/// The record of `key`; a new one when there is none. A corrupt record is an error: it
+/// holds the budget, and guessing could loop.
+pub async fn load(store: &dyn ObjectStore, key: &str) -> Result<RetryRecord> {
+    let object = record_object(key);
+    match store.get(&object).await? {
+        None => Ok(RetryRecord {
+            key: key.to_owned(),
+            ..RetryRecord::default()
+        }),
+        Some(body) => serde_json::from_slice(&body)
+            .map_err(|e| Error::Failed(format!("retry record {object} is corrupt: {e}"))),
+    }
+}
+
+pub async fn save(store: &dyn ObjectStore, record: &RetryRecord) -> Result<()> {
+    let body = serde_json::to_vec_pretty(record)
+        .map_err(|e| Error::Failed(format!("cannot serialise the retry record: {e}")))?;
+    store.put(&record_object(&record.key), body).await
+}
+
+pub async fn load_alias(
+    store: &dyn ObjectStore,
+    kind: CiKind,
+    queue_id: u64,
+) -> Result<Option<String>> {
+    Ok(store
+        .get(&alias_object(kind, queue_id))
+        .await?
+        .and_then(|body| serde_json::from_slice::<Alias>(&body).ok())
+        .map(|a| a.key))
+}
+
+pub async fn save_alias(
+    store: &dyn ObjectStore,
+    kind: CiKind,
+    queue_id: u64,
+    key: &str,
+) -> Result<()> {
+    let body = serde_json::to_vec(&Alias {
+        key: key.to_owned(),
+    })
+    .map_err(|e| Error::Failed(e.to_string()))?;
+    store.put(&alias_object(kind, queue_id), body).await
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::aws::store::MemoryStore;
+
+    use super::*;
+
+    fn entry(build: &str, class: FailureClass, outcome: &str) -> Entry {
+        Entry {
+            build: build.into(),
+            at: Utc::now(),
+            class,
+            outcome: outcome.into(),
+            detail: String::new(),
+            queued: None,
+        }
+    }
+
+    #[test]
+    fn objects_are_one_segment_each() {
+        assert_eq!(
+            record_object("jenkins:platform/app#41"),
+            "retries/jenkins!3Aplatform!2Fapp!2341.json"
+        );
+        let long = format!("jenkins:{}#1", "folder/".repeat(80));
+        let object = record_object(&long);
+        assert!(object.len() < 200 && !object[8..].contains('/'), "{object}");
+        assert_ne!(
+            object,
+            record_object(&format!("jenkins:{}#2", "folder/".repeat(80)))
+        );
+        assert_eq!(
+            alias_object(CiKind::TeamCity, 5002),
+            "retries/queued/teamcity-5002.json"
+        );
+    }
+
+    #[tokio::test]
+    async fn counts_and_stays_bounded() {
+        let store = MemoryStore::default();
+        let mut record = load(&store, "k").await.expect("loads");
+        assert_eq!(record.key, "k");
+        record.push(entry("app #1", FailureClass::Oom, "retried"));
+        record.push(entry("app #2", FailureClass::Deterministic, "denied"));
+        assert_eq!(record.history.retries, 1);
+        assert_eq!(
+            record.history.failures_by_class[&FailureClass::Deterministic],
+            1
+        );
+        for n in 3..40 {
+            record.push(entry(&format!("app #{n}"), FailureClass::Timeout, "denied"));
+        }
+        assert_eq!(record.builds.len(), MAX_ENTRIES);
+        assert!(record.entry_for("app #1").is_none() && record.entry_for("app #39").is_some());
+        save(&store, &record).await.expect("saves");
+        assert_eq!(load(&store, "k").await.expect("loads"), record);
+
+        store
+            .put(&record_object("bad"), b"{".to_vec())
+            .await
+            .expect("puts");
+        let error = load(&store, "bad").await.expect_err("corrupt").to_string();
+        assert!(error.contains("is corrupt"), "{error}");
+
+        assert_eq!(
+            load_alias(&store, CiKind::Jenkins, 9).await.expect("reads"),
+            None
+        );
+        save_alias(&store, CiKind::Jenkins, 9, "k")
+            .await
+            .expect("saves");
+        assert_eq!(
+            load_alias(&store, CiKind::Jenkins, 9)
+                .await
+                .expect("reads")
+                .as_deref(),
+            Some("k")
+        );
+    }
+}

@@ -1,0 +1,519 @@
+//! Agent recycling end to end: the real `protect-busy-agents` (and `handle-interruption`
+//! for the drain hook) against moto with the lifecycle extension and the fake CI server.
+//! A botched agent goes offline, finishes its build and is replaced; a job broken
+//! everywhere recycles nobody; a one-build pool gets a fresh instance after each build;
+//! the share limit holds; a CI outage recycles nothing.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use ci_fleet_tests::asg::{
+    Clients, action_for, actions, clients, ec2_state, group_with_hook, states, unique,
+};
+use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use serde_json::{Value, json};
+
+struct Setup {
+    aws: &'static LocalAws,
+    c: Clients,
+    group: String,
+    bucket: String,
+    ids: Vec<String>,
+}
+
+async fn setup(size: i32) -> Setup {
+    let aws = LocalAws::shared();
+    let c = clients(aws).await;
+    let group = unique("rcy");
+    let ids = group_with_hook(&c, &group, size).await;
+    let sdk = aws.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique("recycle").to_lowercase();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    Setup {
+        aws,
+        c,
+        group,
+        bucket,
+        ids,
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A Jenkins (or TeamCity) world: agents named by instance id, in pool `linux`.
+fn world(agents: Vec<Value>, builds: Vec<Value>, queued: usize) -> Value {
+    let queue: Vec<Value> = (0..queued)
+        .map(|i| json!({"id": 500 + i, "job": "queued-job", "label": "linux", "pools": ["linux"]}))
+        .collect();
+    json!({
+        "auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}], "anonymous_read": false, "csrf": true},
+        "teamcity_tokens": ["tok"],
+        "agents": agents,
+        "builds": builds,
+        "queue": queue,
+    })
+}
+
+fn agent(name: &str, running: Option<(&str, u64)>) -> Value {
+    let running = match running {
+        Some((job, number)) => json!([{"job": job, "number": number, "id": 9000 + number}]),
+        None => json!([]),
+    };
+    json!({"name": name, "labels": ["linux"], "pool": "linux", "executors": 1, "running": running})
+}
+
+/// Finished builds, numbered in order, each finishing 10 ms after the previous one and
+/// all after the test's instances launched.
+struct Builds {
+    list: Vec<Value>,
+    next: u64,
+}
+
+impl Builds {
+    fn new() -> Builds {
+        Builds {
+            list: vec![],
+            next: 1,
+        }
+    }
+
+    fn add(&mut self, job: &str, agent: &str, result: &str) -> &mut Builds {
+        let number = self.next;
+        self.next += 1;
+        self.list.push(json!({
+            "job": job, "number": number, "id": number, "result": result, "agent": agent,
+            "started_at_ms": now_ms() - 1000 + number as i64 * 10, "duration_ms": 1000
+        }));
+        self
+    }
+}
+
+impl Setup {
+    fn run(&self, fake: &FakeCi, args: &[&str], max_builds: Option<u32>) -> Output {
+        let mut pool = json!({"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 1});
+        if let Some(max) = max_builds {
+            pool["max_builds_per_agent"] = json!(max);
+        }
+        let pools = json!([pool]).to_string();
+        let mut cmd = Command::new(binary_path("protect-busy-agents"));
+        self.aws.configure(&mut cmd);
+        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
+            .envs(fake.env())
+            .envs([
+                ("CI_USER", "ci-fleet"),
+                ("CI_TOKEN", "tok"),
+                ("POOLS", pools.as_str()),
+                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
+                ("S3_FORCE_PATH_STYLE", "true"),
+                ("METRICS_NAMESPACE", "CIFleetRecycleTest"),
+            ]);
+        if fake.kind() == CiKind::TeamCity {
+            cmd.env_remove("CI_USER");
+        }
+        cmd.args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("protect-busy-agents runs")
+    }
+
+    /// handle-interruption for the terminate lifecycle action of `instance`, as
+    /// EventBridge would deliver it.
+    fn drain_hook(&self, fake: &FakeCi, instance: &str) -> Value {
+        let token = action_for(&actions(self.aws, &self.group), instance)["token"].clone();
+        let event = json!({
+            "version": "0", "id": "1", "detail-type": "EC2 Instance-terminate Lifecycle Action",
+            "source": "aws.autoscaling", "account": "123456789012",
+            "time": chrono::Utc::now().to_rfc3339(), "region": "us-east-1", "resources": [],
+            "detail": {
+                "LifecycleActionToken": token, "AutoScalingGroupName": self.group,
+                "LifecycleHookName": ci_fleet_tests::asg::HOOK, "EC2InstanceId": instance,
+                "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"
+            }
+        });
+        let pools = json!([{"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 1}]).to_string();
+        let mut cmd = Command::new(binary_path("handle-interruption"));
+        self.aws.configure(&mut cmd);
+        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
+            .envs(fake.env())
+            .envs([
+                ("CI_USER", "ci-fleet"),
+                ("CI_TOKEN", "tok"),
+                ("POOLS", pools.as_str()),
+                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
+                ("S3_FORCE_PATH_STYLE", "true"),
+                ("METRICS_NAMESPACE", "CIFleetRecycleTest"),
+            ]);
+        let mut child = cmd
+            .args(["--event", "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(event.to_string().as_bytes())
+            .expect("writes the event");
+        stdout_json(&child.wait_with_output().expect("exits"))
+    }
+
+    async fn in_service(&self) -> Vec<String> {
+        states(&self.c, &self.group)
+            .await
+            .into_iter()
+            .filter(|(_, s)| s == "InService")
+            .map(|(id, _)| id)
+            .collect()
+    }
+}
+
+fn stdout_json(output: &Output) -> Value {
+    assert!(
+        output.status.success(),
+        "stderr:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the JSON response")
+}
+
+/// (instance, reason, step) of each recycle in a response.
+fn recycles(response: &Value) -> Vec<(String, String, String)> {
+    response["recycling"]["recycles"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no recycles in {response:#}"))
+        .iter()
+        .map(|r| {
+            (
+                r["instance_id"].as_str().unwrap_or_default().to_owned(),
+                r["reason"].as_str().unwrap_or_default().to_owned(),
+                r["step"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn step(id: &str, reason: &str, step: &str) -> (String, String, String) {
+    (id.to_owned(), reason.to_owned(), step.to_owned())
+}
+
+async fn fake_state(fake: &FakeCi) -> Value {
+    reqwest::get(format!("{}/_fake/state", fake.url()))
+        .await
+        .expect("GET /_fake/state")
+        .json()
+        .await
+        .expect("JSON state")
+}
+
+/// The fake's agents by name: (offline, offline reason).
+async fn offline_agents(fake: &FakeCi) -> BTreeMap<String, String> {
+    let state = fake_state(fake).await;
+    state["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .filter(|a| a["temporarily_offline"] == true || a["enabled"] == false)
+        .map(|a| {
+            let reason = a["offline_message"]
+                .as_str()
+                .filter(|m| !m.is_empty())
+                .or_else(|| a["enabled_comment"]["text"].as_str())
+                .unwrap_or_default();
+            (
+                a["name"].as_str().unwrap_or_default().to_owned(),
+                reason.to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Changes the fake's current state (keeping what the functions did to it).
+async fn update(fake: &FakeCi, change: impl FnOnce(&mut Value)) {
+    let mut state = fake_state(fake).await;
+    change(&mut state);
+    fake.set_state(&state).await;
+}
+
+/// `bad` fails three different jobs that pass on `good`; `flaky` and `good` both fail `docs`.
+fn botched_history(bad: &[&str], good: &str, flaky: Option<&str>) -> Vec<Value> {
+    let mut builds = Builds::new();
+    for job in ["api", "web", "cli"] {
+        builds.add(job, good, "SUCCESS");
+    }
+    if let Some(flaky) = flaky {
+        builds.add("docs", good, "FAILURE");
+        builds.add("docs", flaky, "FAILURE");
+    }
+    for agent in bad {
+        for job in ["api", "web", "cli"] {
+            builds.add(job, agent, "FAILURE");
+        }
+    }
+    builds.list
+}
+
+async fn botched_agent_is_replaced_once_its_build_ends(kind: CiKind) {
+    let s = setup(4).await;
+    let [bad, flaky, good, other] = [&s.ids[0], &s.ids[1], &s.ids[2], &s.ids[3]];
+    let fake = FakeCi::start(
+        kind,
+        &world(
+            vec![
+                agent(bad, Some(("deploy", 1))),
+                agent(flaky, None),
+                agent(good, None),
+                agent(other, None),
+            ],
+            botched_history(&[bad], good, Some(flaky)),
+            0,
+        ),
+    );
+
+    // A dry run reports the recycle and does nothing.
+    let dry = stdout_json(&s.run(&fake, &["--dry-run"], None));
+    assert_eq!(
+        recycles(&dry),
+        vec![step(bad, "failing-builds", "taken-offline")],
+        "{dry:#}"
+    );
+    assert!(
+        dry["would_do"]
+            .as_array()
+            .expect("would_do")
+            .iter()
+            .any(|a| a.as_str().is_some_and(|a| a.contains(&format!(
+                "take agent {bad} offline: recycle: failing-builds"
+            )))),
+        "{dry:#}"
+    );
+    assert!(offline_agents(&fake).await.is_empty());
+
+    // The botched agent goes offline naming the rule; the one whose job fails everywhere stays.
+    let first = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(first["recycling"]["status"], "checked");
+    assert_eq!(
+        recycles(&first),
+        vec![step(bad, "failing-builds", "taken-offline")],
+        "{first:#}"
+    );
+    assert_eq!(
+        offline_agents(&fake).await,
+        BTreeMap::from([(bad.clone(), "recycle: failing-builds".to_owned())])
+    );
+
+    // Its build still runs: it waits, in service.
+    let second = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(
+        recycles(&second),
+        vec![step(bad, "failing-builds", "waiting")]
+    );
+    assert_eq!(states(&s.c, &s.group).await[bad.as_str()], "InService");
+
+    // The build ends and work is queued: the instance goes, keeping the desired capacity.
+    update(&fake, |state| {
+        state["agents"][0]["running"] = json!([]);
+        state["queue"] =
+            json!([{"id": 700, "job": "queued-job", "label": "linux", "pools": ["linux"]}]);
+    })
+    .await;
+    let third = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(
+        recycles(&third),
+        vec![step(bad, "failing-builds", "replaced")],
+        "{third:#}"
+    );
+    assert_eq!(
+        third["recycling"]["recycles"][0]["decrement_desired_capacity"],
+        false
+    );
+    let after = states(&s.c, &s.group).await;
+    assert_eq!(after[bad.as_str()], "Terminating:Wait");
+    let in_service = s.in_service().await;
+    assert_eq!(in_service.len(), 4, "a replacement is launched: {after:?}");
+    assert!(!in_service.contains(bad));
+
+    // The drain hook: the agent is already offline and idle, so the action completes.
+    let hook = s.drain_hook(&fake, bad);
+    assert_eq!(
+        (hook["offline"].as_str(), hook["lifecycle"].as_str()),
+        (Some("already-offline"), Some("completed")),
+        "{hook:#}"
+    );
+    assert_eq!(ec2_state(&s.c, bad).await, "terminated");
+    assert_eq!(s.in_service().await.len(), 4);
+
+    // Nothing more to recycle.
+    let fourth = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(recycles(&fourth), vec![], "{fourth:#}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jenkins_botched_agent_is_replaced_once_its_build_ends() {
+    botched_agent_is_replaced_once_its_build_ends(CiKind::Jenkins).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teamcity_botched_agent_is_replaced_once_its_build_ends() {
+    botched_agent_is_replaced_once_its_build_ends(CiKind::TeamCity).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_build_pool_gets_a_fresh_instance_after_each_build() {
+    let s = setup(2).await;
+    let [used, fresh] = [&s.ids[0], &s.ids[1]];
+    let mut builds = Builds::new();
+    builds.add("api", used, "SUCCESS");
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &world(
+            vec![agent(used, None), agent(fresh, None)],
+            builds.list.clone(),
+            1,
+        ),
+    );
+    let first = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(
+        recycles(&first),
+        vec![step(used, "use-limit", "taken-offline")],
+        "{first:#}"
+    );
+    let second = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(recycles(&second), vec![step(used, "use-limit", "replaced")]);
+    s.drain_hook(&fake, used);
+    assert_eq!(ec2_state(&s.c, used).await, "terminated");
+    let in_service = s.in_service().await;
+    assert_eq!(in_service.len(), 2, "a fresh instance replaced it");
+    let replacement = in_service
+        .iter()
+        .find(|id| *id != fresh)
+        .expect("the replacement")
+        .clone();
+
+    // The replacement's agent registers and runs one build: it is used up in turn.
+    update(&fake, |state| {
+        state["agents"]
+            .as_array_mut()
+            .expect("agents")
+            .push(agent(&replacement, None));
+        let mut more = Builds::new();
+        more.next = 100;
+        more.add("web", &replacement, "FAILURE");
+        state["builds"]
+            .as_array_mut()
+            .expect("builds")
+            .extend(more.list);
+    })
+    .await;
+    let third = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(
+        recycles(&third),
+        vec![step(&replacement, "use-limit", "taken-offline")],
+        "{third:#}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_share_limit_holds() {
+    let s = setup(4).await;
+    let bad: Vec<&str> = s.ids[..3].iter().map(String::as_str).collect();
+    let good = &s.ids[3];
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &world(
+            s.ids.iter().map(|id| agent(id, None)).collect(),
+            botched_history(&bad, good, None),
+            0,
+        ),
+    );
+    // Four in service, a quarter at once: one now, the others deferred.
+    let first = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(
+        recycles(&first),
+        vec![
+            step(bad[0], "failing-builds", "taken-offline"),
+            step(bad[1], "failing-builds", "deferred"),
+            step(bad[2], "failing-builds", "deferred"),
+        ],
+        "{first:#}"
+    );
+    assert_eq!(offline_agents(&fake).await.len(), 1);
+    // The first is replaced (nothing queued: the group shrinks); the others still wait.
+    let second = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(
+        recycles(&second),
+        vec![
+            step(bad[0], "failing-builds", "replaced"),
+            step(bad[1], "failing-builds", "deferred"),
+            step(bad[2], "failing-builds", "deferred"),
+        ],
+        "{second:#}"
+    );
+    assert_eq!(
+        second["recycling"]["recycles"][0]["decrement_desired_capacity"],
+        true
+    );
+    assert_eq!(offline_agents(&fake).await.len(), 1);
+    assert_eq!(s.in_service().await.len(), 3, "no replacement without work");
+    // Three in service now: still one at a time.
+    let third = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(
+        recycles(&third),
+        vec![
+            step(bad[1], "failing-builds", "taken-offline"),
+            step(bad[2], "failing-builds", "deferred"),
+        ],
+        "{third:#}"
+    );
+    assert_eq!(
+        offline_agents(&fake).await.len(),
+        2,
+        "the replaced one and the next"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ci_down_recycles_nothing() {
+    let s = setup(2).await;
+    let [bad, good] = [&s.ids[0], &s.ids[1]];
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &world(
+            vec![agent(bad, None), agent(good, None)],
+            botched_history(&[bad], good, None),
+            0,
+        ),
+    );
+    fake.fault("http-500").await;
+    let output = s.run(&fake, &[], None);
+    assert!(!output.status.success(), "fails visibly");
+    let response: Value = serde_json::from_slice(&output.stdout).unwrap_or(Value::Null);
+    assert!(response.is_null() || response["recycling"]["status"] == "skipped");
+    fake.fault("none").await;
+    assert!(offline_agents(&fake).await.is_empty());
+    assert!(
+        fake.requests().await.iter().all(|r| r["method"] == "GET"),
+        "nothing was written to the CI server"
+    );
+    assert_eq!(s.in_service().await.len(), 2);
+
+    // Back up: now it is recycled.
+    let back = stdout_json(&s.run(&fake, &[], None));
+    assert_eq!(
+        recycles(&back),
+        vec![step(bad, "failing-builds", "taken-offline")]
+    );
+}

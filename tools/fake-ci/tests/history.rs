@@ -1,0 +1,196 @@
+//! Build history (the agent health rule's slice): ci-fleet's own adapters read the
+//! state's finished builds from both fakes — Jenkins' root `jobs` with their builds and
+//! folders, TeamCity's finished builds newest first, paged — and a TeamCity agent's
+//! disable comment is its offline reason.
+
+mod support;
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use fake_ci::{FakeState, Kind};
+use serde_json::json;
+use shared::ci::CiServer;
+use shared::config::{CiConfig, CiKind, CredentialSource, Credentials, Secret};
+use shared::domain::health::Outcome;
+use support::{basic, get};
+
+const T0: i64 = 1_763_800_000_000;
+
+fn state() -> FakeState {
+    serde_json::from_value(json!({
+        "agents": [
+            {"name": "i-bad", "labels": ["linux"], "pool": "Linux",
+             "running": [{"job": "api", "number": 9, "started_at_ms": T0 + 50_000}]},
+            {"name": "i-good", "labels": ["linux"], "pool": "Linux", "enabled": false,
+             "enabled_comment": {"user": "ci", "timestamp_ms": T0, "text": "recycle: use-limit"}}
+        ],
+        "builds": [
+            {"job": "api", "number": 8, "result": "FAILURE", "agent": "i-bad", "started_at_ms": T0, "duration_ms": 1000},
+            {"job": "api", "number": 7, "result": "SUCCESS", "agent": "i-good", "started_at_ms": T0 - 10_000, "duration_ms": 1000},
+            {"job": "team/web", "number": 3, "id": 303, "result": "FAILURE", "agent": "i-bad", "started_at_ms": T0 + 1000, "duration_ms": 1000},
+            {"job": "team/web", "number": 2, "id": 302, "result": "UNKNOWN", "agent": "i-good", "started_at_ms": T0 + 2000, "duration_ms": 1000},
+            {"job": "Lint", "number": 1, "id": 101, "result": "FAILURE", "agent": "i-bad", "started_at_ms": T0 + 3000, "duration_ms": 1000,
+             "status_text": "Build agent was disconnected while running a build"}
+        ]
+    }))
+    .expect("valid state")
+}
+
+fn client(kind: Kind, addr: std::net::SocketAddr, page_size: u32) -> std::sync::Arc<dyn CiServer> {
+    let (kind, user, token) = match kind {
+        Kind::Jenkins => (CiKind::Jenkins, Some("ci".to_owned()), "tok"),
+        Kind::TeamCity => (CiKind::TeamCity, None, "tc-token"),
+    };
+    let config = CiConfig {
+        kind,
+        url: format!("http://{addr}"),
+        credentials: CredentialSource::Anonymous,
+        timeout: Duration::from_secs(5),
+        max_response_bytes: 1 << 20,
+        page_size,
+    };
+    let credentials = Credentials {
+        user,
+        token: Secret::new(token),
+    };
+    shared::ci::connect(&config, Some(credentials)).expect("client")
+}
+
+fn at(ms: i64) -> chrono::DateTime<Utc> {
+    Utc.timestamp_millis_opt(ms).single().expect("valid")
+}
+
+#[tokio::test]
+async fn jenkins_lists_each_jobs_finished_builds_with_their_agent() {
+    let (addr, _app) = fake_ci::spawn(Kind::Jenkins, state())
+        .await
+        .expect("starts");
+    let mut builds: Vec<(String, i64, String, Outcome)> = client(Kind::Jenkins, addr, 100)
+        .recent_builds()
+        .await
+        .expect("reads")
+        .into_iter()
+        .map(|b| (b.job, b.finished_at.timestamp_millis(), b.agent, b.outcome))
+        .collect();
+    builds.sort_by_key(|b| (b.0.clone(), b.1));
+    assert_eq!(
+        builds,
+        vec![
+            ("Lint".into(), T0 + 4000, "i-bad".into(), Outcome::Failed),
+            ("api".into(), T0 - 9000, "i-good".into(), Outcome::Passed),
+            ("api".into(), T0 + 1000, "i-bad".into(), Outcome::Failed),
+            (
+                "team/web".into(),
+                T0 + 2000,
+                "i-bad".into(),
+                Outcome::Failed
+            ),
+        ],
+        "the running build and a result Jenkins does not have are left out; a folder's jobs are named folder/job"
+    );
+}
+
+#[tokio::test]
+async fn jenkins_root_shows_folders_and_builds_newest_first() {
+    let (addr, _app) = fake_ci::spawn(Kind::Jenkins, state())
+        .await
+        .expect("starts");
+    let auth = basic("ci", "tok");
+    let reply = get(
+        addr,
+        "/api/json?tree=jobs[name,builds[number,result,builtOn]{0,2},jobs[name,builds[number]]]",
+        &[("Authorization", auth.as_str())],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let root = reply.json();
+    let api = &root["jobs"][0];
+    assert_eq!(api["name"], "api");
+    assert_eq!(
+        api["builds"],
+        json!([
+            {"_class": "hudson.model.FreeStyleBuild", "number": 9, "result": null, "builtOn": "i-bad"},
+            {"_class": "hudson.model.FreeStyleBuild", "number": 8, "result": "FAILURE", "builtOn": "i-bad"}
+        ])
+    );
+    let folder = root["jobs"]
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .find(|j| j["name"] == "team")
+        .expect("the folder");
+    assert_eq!(
+        folder["_class"],
+        "com.cloudbees.hudson.plugins.folder.Folder"
+    );
+    assert_eq!(folder["jobs"][0]["name"], "web");
+    assert_eq!(folder["jobs"][0]["builds"][0]["number"], 3);
+}
+
+#[tokio::test]
+async fn teamcity_pages_finished_builds_newest_first() {
+    let (addr, _app) = fake_ci::spawn(Kind::TeamCity, state())
+        .await
+        .expect("starts");
+    // Pages of two: three requests, and the agent disconnecting makes a lost build.
+    let builds: Vec<(String, chrono::DateTime<Utc>, String, Outcome)> =
+        client(Kind::TeamCity, addr, 2)
+            .recent_builds()
+            .await
+            .expect("reads")
+            .into_iter()
+            .map(|b| (b.job, b.finished_at, b.agent, b.outcome))
+            .collect();
+    // TeamCity's dates are whole seconds.
+    let second = |ms: i64| at(ms / 1000 * 1000);
+    assert_eq!(
+        builds,
+        vec![
+            (
+                "Lint".into(),
+                second(T0 + 4000),
+                "i-bad".into(),
+                Outcome::Lost
+            ),
+            (
+                "team/web".into(),
+                second(T0 + 3000),
+                "i-good".into(),
+                Outcome::Aborted
+            ),
+            (
+                "team/web".into(),
+                second(T0 + 2000),
+                "i-bad".into(),
+                Outcome::Failed
+            ),
+            (
+                "api".into(),
+                second(T0 + 1000),
+                "i-bad".into(),
+                Outcome::Failed
+            ),
+            (
+                "api".into(),
+                second(T0 - 9000),
+                "i-good".into(),
+                Outcome::Passed
+            ),
+        ]
+    );
+    let snapshot = client(Kind::TeamCity, addr, 100)
+        .snapshot()
+        .await
+        .expect("reads");
+    let good = snapshot
+        .agents
+        .iter()
+        .find(|a| a.name == "i-good")
+        .expect("listed");
+    assert_eq!(
+        (good.accepting_tasks, good.offline_reason.as_str()),
+        (false, "recycle: use-limit"),
+        "a disabled agent's reason is its disable comment"
+    );
+}
