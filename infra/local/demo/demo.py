@@ -264,12 +264,50 @@ def render_dashboard() -> None:
         say(f"  ({result.stderr.strip()})")
 
 
+def act_recycle() -> None:
+    say("\n=== Act 4: a botched agent is replaced (protect-busy-agents recycling) ===")
+    group, bucket = f"demo-recycle-{int(time.time())}", f"ci-fleet-demo-recycle-{int(time.time())}"
+    ids = make_group(group, 3)
+    aws("s3").create_bucket(Bucket=bucket)
+    bad, good = ids[0], ids[1]
+    now = int(time.time() * 1000)
+    history, number = [], 0
+    for job, agent, result in [("api", good, "SUCCESS"), ("web", good, "SUCCESS"), ("cli", good, "SUCCESS"),
+                               ("api", bad, "FAILURE"), ("web", bad, "FAILURE"), ("cli", bad, "FAILURE")]:
+        number += 1
+        history.append({"job": job, "number": number, "id": number, "result": result, "agent": agent, "started_at_ms": now - 5000 + number * 100, "duration_ms": 50})
+    agents = [{"name": i, "labels": ["linux"], "executors": 1, "running": [{"job": "deploy", "number": 90, "id": 90}] if i == bad else []} for i in ids]
+    put_state({"auth": AUTH, "agents": agents, "builds": history, "queue": []})
+    env = fleet_env(group, bucket) | {"IDLE_GRACE_SECONDS": "0"}
+    roles = {bad: "botched", ids[1]: "healthy", ids[2]: "healthy"}
+    say(f"  {bad} failed api, web and cli in a row; the same jobs pass on {good}. It is running a deploy now.")
+    first = run_binary("protect-busy-agents", env)["recycling"]["recycles"]
+    say(f"  protect-busy-agents: {[(r['instance_id'], r['reason'], r['step']) for r in first]} - no new work; its deploy finishes")
+    state = json.loads(urllib.request.urlopen(f"{JENKINS}/_fake/state", timeout=5).read())
+    state["agents"][0]["running"] = []
+    state["queue"] = [{"id": 700, "job": "app", "label": "linux"}]
+    put_state(state)
+    second = run_binary("protect-busy-agents", env)["recycling"]["recycles"]
+    say(f"  the deploy ended, work is queued: {[(r['instance_id'], r['step']) for r in second]} (terminated keeping desired capacity, so a fresh instance launches)")
+    actions = json.loads(urllib.request.urlopen(f"{MOTO}/_ext/lifecycle-actions?group={group}&state=pending", timeout=5).read())
+    for action in actions:
+        event = json.loads((REPO / "functions/handle-interruption/events/terminate-lifecycle-action.json").read_text())
+        event["detail"].update(EC2InstanceId=action["instance_id"], AutoScalingGroupName=group, LifecycleActionToken=action["token"])
+        result = run_binary("handle-interruption", env, event)
+        say(f"  handle-interruption, terminate hook for {action['instance_id']}: lifecycle {result.get('lifecycle')}")
+    current = aws("autoscaling").describe_auto_scaling_groups(AutoScalingGroupNames=[group])["AutoScalingGroups"][0]["Instances"]
+    for instance in current:
+        roles.setdefault(instance["InstanceId"], "replacement")
+    group_table(group, roles)
+
+
 def main() -> None:
     say("\n=== Act 1: publish-workload ===")
     run_publisher()
     show_metrics()
     act_scale_in()
     act_spot()
+    act_recycle()
     render_dashboard()
 
 
