@@ -288,6 +288,42 @@ mod tests {
     }
 
     #[test]
+    fn selections_say_what_builders_need() {
+        let fields = parse("count,agent(id,pool(id),enabledInfo)").expect("parses");
+        let agent = Sel::of(&fields).child("agent");
+        assert!(agent.has("id") && agent.has("pool") && !agent.has("name") && !agent.views());
+        assert!(!agent.child("pool").has("name"));
+        // Without a sub-selection a field renders by its default view: all of it.
+        assert!(agent.child("enabledInfo").views());
+        for views in ["agent($short)", "agent(id,*)", "agent($long)"] {
+            let fields = parse(views).expect("parses");
+            assert!(Sel::of(&fields).child("agent").views(), "{views}");
+        }
+
+        let inside = |text: &str| {
+            let fields = parse(text).expect("parses");
+            items_inside(&fields, "compatibleAgents", "agent").map(|sel| match sel {
+                Sel::All => vec!["*".to_owned()],
+                Sel::Only(f) => f.iter().map(|f| f.name.clone()).collect(),
+            })
+        };
+        assert_eq!(inside("build(id,compatibleAgents)"), None);
+        assert_eq!(inside("build(compatibleAgents($long,count))"), None);
+        assert_eq!(
+            inside("count,build(id,compatibleAgents(agent(id)))"),
+            Some(vec!["id".to_owned()])
+        );
+        assert_eq!(
+            inside("compatibleAgents(agent)"),
+            Some(vec!["*".to_owned()])
+        );
+        assert_eq!(
+            inside("build(compatibleAgents(agent(id))),compatibleAgents(agent(name))"),
+            Some(vec!["*".to_owned()])
+        );
+    }
+
+    #[test]
     fn parses_nested_fields() {
         let fields =
             parse("count,nextHref,agent(id,name,pool(id,name)),build($locator(running:true),id)")

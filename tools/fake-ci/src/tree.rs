@@ -180,9 +180,14 @@ pub fn filter_owned(mut value: Value, nodes: &[TreeNode]) -> Value {
 fn filter_in_place(value: &mut Value, nodes: &[TreeNode]) {
     match value {
         Value::Object(obj) => {
-            obj.retain(|key, _| {
+            let keep = |key: &String| {
                 key == CLASS || (!is_meta(key) && nodes.iter().any(|n| n.name == *key))
-            });
+            };
+            // Objects built for this tree hold only what it names: a look is cheaper
+            // than a retain pass.
+            if !obj.keys().all(keep) {
+                obj.retain(|key, _| keep(key));
+            }
             for (key, child) in obj.iter_mut() {
                 // A property named twice is rendered from its last mention.
                 if let Some(node) = nodes.iter().rev().find(|n| n.name == *key) {
@@ -292,6 +297,37 @@ mod tests {
             filter(&value, &spec),
             json!({"_class": "hudson.model.ComputerSet", "computer": [{"_class": "S", "offlineCause": {"_class": "C"}}]})
         );
+    }
+
+    #[test]
+    fn a_property_named_twice_renders_from_its_last_mention() {
+        let value = json!({"_class": "Q", "$vis": {"a": 2}, "a": {"x": 1, "y": 2}, "b": [1, 2, 3]});
+        assert_eq!(
+            filter(
+                &value,
+                &parse("a[x],b{1,},a[y],$vis,_class").expect("parses")
+            ),
+            json!({"_class": "Q", "a": {"y": 2}, "b": [2, 3]})
+        );
+        assert_eq!(
+            filter(&value, &parse("b{5,},b{,1}").expect("parses")),
+            json!({"_class": "Q", "b": [1]})
+        );
+    }
+
+    #[test]
+    fn want_names_what_the_filter_keeps() {
+        let spec = parse("items[id,task[name]],items2,dup[a],dup[b]").expect("parses");
+        let want = Want::Only(&spec);
+        assert!(want.has("items") && !want.has("jobs") && !want.annotations());
+        let items = want.child("items");
+        assert!(items.has("id") && items.has("task") && !items.has("why"));
+        assert!(items.child("task").has("name") && !items.child("task").has("url"));
+        // Named without children: only `_class` survives, which builders always add.
+        assert!(!want.child("items2").has("anything"));
+        // Named twice: built in full, the filter picks.
+        assert!(want.child("dup").has("c") && want.child("dup").annotations());
+        assert!(Want::All.has("x") && Want::All.child("x").annotations());
     }
 
     #[test]

@@ -506,6 +506,64 @@ mod tests {
     }
 
     #[test]
+    fn label_lookups_agree_with_evaluating_every_node() {
+        let fleet = [
+            agent("l1", &["linux", "docker", "linux"], true),
+            agent("l2", &["linux", "l2"], false),
+            agent("w1", &["windows"], true),
+            agent("l1", &["mac"], true),
+        ];
+        let world = World {
+            version: JenkinsVersion::parse("2.579"),
+            label_memo: Default::default(),
+            label_index: Default::default(),
+            first_running: Default::default(),
+            agents: fleet.iter().map(Node::agent).collect(),
+            builtin: Node {
+                name: "Built-In Node",
+                labels: vec!["built-in"],
+                online: true,
+            },
+            running: vec![],
+        };
+        for expression in [
+            "linux",
+            " linux ",
+            "l1",
+            "l2",
+            "built-in",
+            "gpu",
+            "linux && !docker",
+            "mac || windows",
+            "bad &&",
+            "",
+        ] {
+            let expected: Vec<usize> = (0..=fleet.len())
+                .filter(|&i| {
+                    let node = world.node(i);
+                    match LabelExpr::parse(expression) {
+                        Ok(expr) => expr.matches(|l| node.labels.contains(&l)),
+                        Err(_) => node.labels.contains(&expression.trim()),
+                    }
+                })
+                .collect();
+            assert_eq!(
+                *label_indices(&world, expression),
+                expected,
+                "{expression:?}"
+            );
+            // Memoised: the second answer is the first.
+            assert_eq!(
+                *label_indices(&world, expression),
+                expected,
+                "{expression:?}"
+            );
+        }
+        assert!(label_offline(&world, "l2") && !label_offline(&world, "linux"));
+        assert!(label_offline(&world, "gpu"));
+    }
+
+    #[test]
     fn label_names_drop_whitespace_but_not_quoted_text() {
         assert_eq!(label_name(" linux  &&  docker "), "linux&&docker");
         assert_eq!(label_name("\"two words\" || x"), "\"two words\"||x");

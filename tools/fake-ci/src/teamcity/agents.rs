@@ -181,7 +181,7 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
     let loc = parse_locator(&text)?;
     let all = find(tc, &text)?;
     let page = paging::page(all, &loc, &text, tc.state.page_size, req)?;
-    let fields = super::builds::selection(req);
+    let fields = super::selection(req);
     let sel = fields.as_deref().map_or(Sel::All, Sel::of).child("agent");
     let items: Vec<Value> = page
         .items
@@ -468,6 +468,35 @@ mod tests {
             .iter()
             .map(|&i| state.agents[i].name.clone())
             .collect()
+    }
+
+    /// Agents built for a `fields` selection render exactly like full ones.
+    #[test]
+    fn selected_agents_render_like_full_ones() {
+        let mut state = tc_state();
+        state.agents[0].running = vec![crate::state::RunningBuild {
+            job: "bt".into(),
+            number: 4,
+            ..Default::default()
+        }];
+        let tc = Tc::new(&state, "", "http://x".into(), 0);
+        for text in [
+            "count,nextHref,agent(id,name,connected,enabled,authorized,pool(id,name),build(id),enabledInfo(comment(text)))",
+            "agent(id,build)",
+            "agent($short,pool)",
+            "agent(*,build(*))",
+            "agent(name),agent(id)",
+        ] {
+            let fields = crate::fields::parse(text).expect("parses");
+            let sel = Sel::of(&fields).child("agent");
+            for i in 0..state.agents.len() {
+                assert_eq!(
+                    crate::fields::render_fields(&tc.agent(i, true), &fields),
+                    crate::fields::render_fields(&tc.agent_in(i, true, sel), &fields),
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::model::{Tc, collection};
-use super::{TcError, TcResult, paging, parse_locator, respond};
+use super::{TcError, TcResult, paging, parse_locator, respond, selection};
 use crate::fields;
 use crate::http::Req;
 use crate::locator::Locator;
@@ -134,12 +134,6 @@ pub fn queue(tc: &Tc, req: &Req) -> TcResult {
         ),
         true,
     )
-}
-
-/// The request's `fields` selection (a malformed one is reported when rendering).
-pub fn selection(req: &Req) -> Option<Vec<fields::Field>> {
-    req.query_param("fields")
-        .and_then(|spec| fields::parse(&spec).ok())
 }
 
 /// What the agents inside a queued build's `compatibleAgents` need: only a selection such

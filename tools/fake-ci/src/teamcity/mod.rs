@@ -222,6 +222,13 @@ pub fn respond(req: &Req, root: &str, value: &Value, top: bool) -> TcResult {
     }
 }
 
+/// The request's `fields` selection, for builders that skip what it cannot show (a
+/// malformed one is reported by [`respond`]).
+pub fn selection(req: &Req) -> Option<Vec<fields::Field>> {
+    req.query_param("fields")
+        .and_then(|spec| fields::parse(&spec).ok())
+}
+
 /// Single-field resources produce only text/plain.
 pub fn accept_text(req: &Req) -> Result<(), TcError> {
     match req.header("accept") {

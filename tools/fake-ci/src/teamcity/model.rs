@@ -23,6 +23,8 @@ pub struct Tc<'a> {
     pool_list: OnceCell<Vec<(u64, String)>>,
     /// Each agent's pool id, by agent index: listings ask for it per agent and item.
     agent_pools: OnceCell<Vec<u64>>,
+    /// Agent indices by pool id: a queue page asks each item for its pools' agents.
+    pool_members: OnceCell<Vec<Vec<usize>>>,
 }
 
 /// Which agent flag an `…Info` endpoint talks about.
@@ -129,6 +131,7 @@ impl<'a> Tc<'a> {
             now_ms,
             pool_list: OnceCell::new(),
             agent_pools: OnceCell::new(),
+            pool_members: OnceCell::new(),
         }
     }
 
@@ -418,25 +421,36 @@ impl<'a> Tc<'a> {
 
     /// Connected, enabled, authorized agents in the item's pools.
     pub fn compatible(&self, item: &QueueItem) -> Vec<usize> {
-        let pools = self.item_pools(item);
-        (0..self.state.agents.len())
-            .filter(|&i| {
-                let agent = &self.state.agents[i];
-                agent.connected
-                    && agent.enabled
-                    && agent.authorized
-                    && pools.contains(&self.agent_pool(i).0)
-            })
-            .collect()
+        let mut agents = self.in_item_pools(item);
+        agents.retain(|&i| {
+            let agent = &self.state.agents[i];
+            agent.connected && agent.enabled && agent.authorized
+        });
+        agents
     }
 
     /// Agents `compatible:(build:(id:N))` names: in the item's pools; the locator adds
     /// `connected:true` itself (enabled is not implied for build compatibility).
+    /// In agent order.
     pub fn in_item_pools(&self, item: &QueueItem) -> Vec<usize> {
-        let pools = self.item_pools(item);
-        (0..self.state.agents.len())
-            .filter(|&i| pools.contains(&self.agent_pool(i).0))
-            .collect()
+        let members = self.pool_members.get_or_init(|| {
+            let mut members = vec![Vec::new(); self.pool_list().len()];
+            for i in 0..self.state.agents.len() {
+                members[self.agent_pool(i).0 as usize].push(i);
+            }
+            members
+        });
+        let mut pools = self.item_pools(item);
+        pools.sort_unstable();
+        pools.dedup();
+        let mut agents: Vec<usize> = pools
+            .iter()
+            .flat_map(|&id| members[id as usize].iter().copied())
+            .collect();
+        if pools.len() > 1 {
+            agents.sort_unstable();
+        }
+        agents
     }
 
     fn wait_reason(&self, item: &QueueItem, compatible: &[usize]) -> String {
