@@ -1,0 +1,228 @@
+//! The template's scaling parameters, read from the `Parameters` section of
+//! `infra/pool.yaml` (the same defaults a `sam deploy` uses), with per-run overrides.
+//!
+//! The reader understands exactly the shape of that block — `  Name:` entries with
+//! `    Default: value` under them — which is all a CloudFormation Parameters section is.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParamError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: no `Parameters:` section")]
+    NoSection { path: String },
+    #[error("{path}:{line}: parameter {name}: Default {value:?} is not a number")]
+    NotANumber {
+        path: String,
+        line: usize,
+        name: String,
+        value: String,
+    },
+    #[error("{path}: parameter {name} is missing or has no Default")]
+    Missing { path: String, name: &'static str },
+    #[error("unknown parameter {0:?} (known: {1})")]
+    Unknown(String, String),
+    #[error("parameter {name}: {value:?} is not a number")]
+    BadOverride { name: String, value: String },
+}
+
+/// Every scaling parameter the simulation reads, by its template name.
+pub const NAMES: [&str; 16] = [
+    "ScaleOutThreshold",
+    "ScaleOutPeriodSeconds",
+    "ScaleOutEvaluationPeriods",
+    "ScaleOutDatapointsToAlarm",
+    "ScaleOutStepBoundary",
+    "ScaleOutSmallPercent",
+    "ScaleOutLargePercent",
+    "InstanceWarmupSeconds",
+    "ScaleInThreshold",
+    "ScaleInPeriodSeconds",
+    "ScaleInEvaluationPeriods",
+    "ScaleInDatapointsToAlarm",
+    "ScaleInPercent",
+    "IdleGraceSeconds",
+    "BootGraceSeconds",
+    "DrainHeartbeatTimeoutSeconds",
+];
+
+/// The template's scaling parameters (names as in `infra/pool.yaml`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(transparent)]
+pub struct ScalingParams {
+    values: BTreeMap<&'static str, f64>,
+}
+
+impl ScalingParams {
+    /// Reads the Defaults from a pool.yaml.
+    pub fn load(path: &Path) -> Result<ScalingParams, ParamError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ParamError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        ScalingParams::parse(&text, &path.display().to_string())
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<ScalingParams, ParamError> {
+        let defaults = read_defaults(text, path)?;
+        let mut values = BTreeMap::new();
+        for name in NAMES {
+            let (line, raw) = defaults.get(name).ok_or(ParamError::Missing {
+                path: path.to_owned(),
+                name,
+            })?;
+            let value = raw.parse::<f64>().map_err(|_| ParamError::NotANumber {
+                path: path.to_owned(),
+                line: *line,
+                name: name.to_owned(),
+                value: raw.clone(),
+            })?;
+            values.insert(name, value);
+        }
+        Ok(ScalingParams { values })
+    }
+
+    /// The pool.yaml of this workspace: `--params`, else `infra/pool.yaml` in the current
+    /// directory or an ancestor, else the one next to this crate's sources.
+    pub fn default_path() -> PathBuf {
+        if let Ok(cwd) = std::env::current_dir() {
+            for dir in cwd.ancestors() {
+                let candidate = dir.join("infra").join("pool.yaml");
+                if candidate.is_file() {
+                    return candidate;
+                }
+            }
+        }
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/pool.yaml")
+    }
+
+    pub fn get(&self, name: &str) -> f64 {
+        self.values.get(name).copied().unwrap_or(f64::NAN)
+    }
+
+    pub fn set(&mut self, name: &str, value: f64) -> Result<(), ParamError> {
+        match NAMES.iter().find(|n| **n == name) {
+            Some(n) => {
+                self.values.insert(n, value);
+                Ok(())
+            }
+            None => Err(ParamError::Unknown(name.to_owned(), NAMES.join(", "))),
+        }
+    }
+
+    /// `Name=value`.
+    pub fn set_from(&mut self, assignment: &str) -> Result<(), ParamError> {
+        let (name, value) = assignment
+            .split_once('=')
+            .ok_or_else(|| ParamError::Unknown(assignment.to_owned(), NAMES.join(", ")))?;
+        let parsed = value
+            .trim()
+            .parse::<f64>()
+            .map_err(|_| ParamError::BadOverride {
+                name: name.to_owned(),
+                value: value.to_owned(),
+            })?;
+        self.set(name.trim(), parsed)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, f64)> + '_ {
+        self.values.iter().map(|(k, v)| (*k, *v))
+    }
+}
+
+/// `name -> (line, raw Default)` for every parameter of the `Parameters:` section.
+fn read_defaults(text: &str, path: &str) -> Result<BTreeMap<String, (usize, String)>, ParamError> {
+    let mut defaults = BTreeMap::new();
+    let mut in_section = false;
+    let mut found = false;
+    let mut current: Option<String> = None;
+    for (index, raw_line) in text.lines().enumerate() {
+        let line = strip_comment(raw_line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let content = line.trim();
+        if indent == 0 {
+            in_section = content == "Parameters:";
+            found |= in_section;
+            current = None;
+            continue;
+        }
+        if !in_section {
+            continue;
+        }
+        if indent == 2 {
+            current = content.strip_suffix(':').map(str::to_owned);
+        } else if let (Some(name), Some(value)) = (&current, content.strip_prefix("Default:")) {
+            let value = value
+                .trim()
+                .trim_matches(|c| c == '"' || c == '\'')
+                .to_owned();
+            defaults.insert(name.clone(), (index + 1, value));
+        }
+    }
+    if !found {
+        return Err(ParamError::NoSection {
+            path: path.to_owned(),
+        });
+    }
+    Ok(defaults)
+}
+
+fn strip_comment(line: &str) -> &str {
+    // Good enough for this file: no `#` inside quoted values.
+    match line.find(" #") {
+        Some(i) => &line[..i],
+        None if line.trim_start().starts_with('#') => "",
+        None => line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_workspace_pool_yaml() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/pool.yaml");
+        let params = ScalingParams::load(&path).expect("pool.yaml parses");
+        for name in NAMES {
+            assert!(params.get(name).is_finite(), "{name}");
+        }
+        assert!(params.get("ScaleOutPeriodSeconds") >= 10.0);
+    }
+
+    #[test]
+    fn names_the_culprit() {
+        let text = "Parameters:\n  ScaleOutThreshold:\n    Type: Number\n    Default: lots\n";
+        let err = ScalingParams::parse(text, "p.yaml").expect_err("not a number");
+        assert_eq!(
+            err.to_string(),
+            "p.yaml:4: parameter ScaleOutThreshold: Default \"lots\" is not a number"
+        );
+        let err = ScalingParams::parse("Resources: {}\n", "p.yaml").expect_err("no section");
+        assert_eq!(err.to_string(), "p.yaml: no `Parameters:` section");
+        let text = "Parameters:\n  ScaleOutThreshold:\n    Default: 1\n";
+        let err = ScalingParams::parse(text, "p.yaml").expect_err("missing");
+        assert!(
+            err.to_string().contains("ScaleOutPeriodSeconds is missing"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn overrides_by_template_name() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/pool.yaml");
+        let mut params = ScalingParams::load(&path).expect("pool.yaml parses");
+        params.set_from("ScaleInPercent=50").expect("known");
+        assert_eq!(params.get("ScaleInPercent"), 50.0);
+        assert!(params.set_from("ScaleInPercnt=50").is_err());
+        assert!(params.set_from("ScaleInPercent=half").is_err());
+    }
+}
