@@ -135,3 +135,21 @@ pub fn unique(prefix: &str) -> String {
         .unwrap_or_default();
     format!("{prefix}-{}-{nanos}", std::process::id())
 }
+
+/// An S3 client for the stack (path style, as the emulator needs) and a new, empty
+/// bucket named after `prefix`.
+pub async fn fresh_bucket(aws: &LocalAws, prefix: &str) -> (aws_sdk_s3::Client, String) {
+    let sdk = aws.sdk_config().await;
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
+    let bucket = unique(prefix).to_lowercase();
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    (s3, bucket)
+}

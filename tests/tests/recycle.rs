@@ -9,7 +9,7 @@ use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use ci_fleet_tests::asg::{
-    Clients, action_for, actions, clients, ec2_state, group_with_hook, states, unique,
+    Clients, action_for, actions, clients, ec2_state, fresh_bucket, group_with_hook, states, unique,
 };
 use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
 use serde_json::{Value, json};
@@ -27,18 +27,7 @@ async fn setup(size: i32) -> Setup {
     let c = clients(aws).await;
     let group = unique("rcy");
     let ids = group_with_hook(&c, &group, size).await;
-    let sdk = aws.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = unique("recycle").to_lowercase();
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("CreateBucket");
+    let (_, bucket) = fresh_bucket(aws, "recycle").await;
     Setup {
         aws,
         c,
