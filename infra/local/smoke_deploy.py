@@ -348,7 +348,7 @@ def deploy(endpoint: str, aws, jenkins: str) -> None:
 
 
 def metric_values(cloudwatch, namespace: str, since: datetime) -> dict:
-    names = ["QueuedBuilds", "BusyExecutors", "IdleExecutors", "OnlineExecutors", "OldestQueuedSeconds", "TotalWorkload", "DesiredInstances"]
+    names = ["QueuedBuilds", "BusyExecutors", "IdleExecutors", "OnlineExecutors", "OldestQueuedSeconds", "TotalWorkload", "DesiredInstances", "MissingInstances"]
     queries = [
         {"Id": f"m{i}", "Label": name, "MetricStat": {"Metric": {"Namespace": namespace, "MetricName": name, "Dimensions": [{"Name": "Pool", "Value": "linux"}]}, "Period": 1, "Stat": "Maximum"}}
         for i, name in enumerate(names)

@@ -72,21 +72,21 @@ fn teamcity_state() -> Value {
     })
 }
 
-/// (pool, QueuedBuilds, StuckBuilds, BusyExecutors, IdleExecutors, OnlineExecutors, OfflineAgents, TotalWorkload, DesiredInstances)
-type Expected = (&'static str, f64, f64, f64, f64, f64, f64, f64, f64);
+/// (pool, QueuedBuilds, StuckBuilds, BusyExecutors, IdleExecutors, OnlineExecutors, OfflineAgents, TotalWorkload, DesiredInstances, MissingInstances)
+type Expected = (&'static str, f64, f64, f64, f64, f64, f64, f64, f64, f64);
 
 const JENKINS_EXPECTED: [Expected; 3] = [
-    ("linux", 2.0, 0.0, 2.0, 6.0, 8.0, 1.0, 0.5, 1.0),
-    ("gpu", 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 2.0),
-    ("windows", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0),
+    ("linux", 2.0, 0.0, 2.0, 6.0, 8.0, 1.0, 0.5, 1.0, 0.0),
+    ("gpu", 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 2.0, 1.0),
+    ("windows", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0),
 ];
 
 const TEAMCITY_EXPECTED: [Expected; 2] = [
-    ("linux", 2.0, 0.0, 1.0, 1.0, 2.0, 2.0, 1.5, 3.0),
-    ("gpu", 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0),
+    ("linux", 2.0, 0.0, 1.0, 1.0, 2.0, 2.0, 1.5, 3.0, 1.0),
+    ("gpu", 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0),
 ];
 
-const METRICS: [&str; 8] = [
+const METRICS: [&str; 9] = [
     "QueuedBuilds",
     "StuckBuilds",
     "BusyExecutors",
@@ -95,10 +95,11 @@ const METRICS: [&str; 8] = [
     "OfflineAgents",
     "TotalWorkload",
     "DesiredInstances",
+    "MissingInstances",
 ];
 
-fn expected_values(e: &Expected) -> [f64; 8] {
-    [e.1, e.2, e.3, e.4, e.5, e.6, e.7, e.8]
+fn expected_values(e: &Expected) -> [f64; 9] {
+    [e.1, e.2, e.3, e.4, e.5, e.6, e.7, e.8, e.9]
 }
 
 /// A namespace per test: the emulator is shared by the tests of this file.
@@ -204,6 +205,7 @@ fn assert_pools(pools: &[Value], expected: &[Expected]) {
         "offline_agents",
         "total_workload",
         "desired_instances",
+        "missing_instances",
     ];
     assert_eq!(pools.len(), expected.len(), "{pools:#?}");
     for (pool, e) in pools.iter().zip(expected) {
@@ -229,7 +231,7 @@ async fn jenkins_dry_run_prints_each_pools_metrics_and_publishes_nothing() {
     assert_eq!(response["dry_run"], true);
     assert_eq!(
         response["would_publish"].as_array().map(Vec::len),
-        Some(3 * 9 + 1)
+        Some(3 * 10 + 1)
     );
     assert!(
         datapoints(aws, &ns, "CiServerUp", None).await.is_empty(),

@@ -16,7 +16,7 @@ pub struct ProtectConfig {
     /// Bucket holding drain records and the idle-since memory (`CHECKPOINT_BUCKET`).
     pub bucket: String,
     pub agent_names: AgentNameSource,
-    /// `BOOT_GRACE_SECONDS` (600) and `IDLE_GRACE_SECONDS` (120).
+    /// `BOOT_GRACE_SECONDS` (600) and `IDLE_GRACE_SECONDS` (60, as the template: fleet-sim).
     pub graces: Graces,
     /// How often the schedule runs the function (`RUN_INTERVAL_SECONDS`, 60): heartbeats
     /// due before the next run go out now.
@@ -90,7 +90,7 @@ impl ProtectConfig {
             agent_names: agent_name_source_from_env(env)?,
             graces: Graces {
                 boot: env.seconds_or("BOOT_GRACE_SECONDS", 600)?,
-                idle: env.seconds_or("IDLE_GRACE_SECONDS", 120)?,
+                idle: env.seconds_or("IDLE_GRACE_SECONDS", 60)?,
             },
             run_every,
             remove_dead_agents: env.flag("REMOVE_DEAD_AGENTS", true)?,
@@ -119,7 +119,7 @@ mod tests {
             config.graces,
             Graces {
                 boot: Duration::from_secs(600),
-                idle: Duration::from_secs(120)
+                idle: Duration::from_secs(60)
             }
         );
         assert_eq!(

@@ -105,7 +105,7 @@ def run_publisher() -> None:
 
 def show_metrics() -> None:
     cloudwatch = boto3.client("cloudwatch", region_name=os.environ["AWS_REGION"], endpoint_url=os.environ["AWS_ENDPOINT_URL_CLOUDWATCH"])
-    metrics = ["QueuedBuilds", "BusyExecutors", "IdleExecutors", "OnlineExecutors", "OldestQueuedSeconds", "TotalWorkload", "DesiredInstances"]
+    metrics = ["QueuedBuilds", "BusyExecutors", "IdleExecutors", "OnlineExecutors", "OldestQueuedSeconds", "TotalWorkload", "DesiredInstances", "MissingInstances"]
     now = datetime.now(timezone.utc)
     queries = [
         {"Id": f"m{p}x{m}", "MetricStat": {"Metric": {"Namespace": NAMESPACE, "MetricName": name, "Dimensions": [{"Name": "Pool", "Value": pool["name"]}]}, "Period": 1, "Stat": "Maximum"}}
@@ -125,7 +125,8 @@ def show_metrics() -> None:
         for i, t in enumerate(times):
             row = "".join(f"{series[f'm{p}x{m}'][i][1]:>20g}" if i < len(series.get(f"m{p}x{m}", [])) else f"{'-':>20}" for m in range(len(metrics)))
             say(f"    {t.strftime('%H:%M:%S')}  {row}")
-    say("\nTotalWorkload = (busy + queued) / online executors: above 1 the scale-out alarm fires; DesiredInstances is what the pool needs now.")
+    say("\nMissingInstances = instances the pool lacks beyond its online agents: from 1 the scale-out alarm fires and adds about 1.5x that many;")
+    say("TotalWorkload = (busy + queued) / online executors: below ScaleInThreshold the scale-in alarm fires; DesiredInstances is what the pool needs now.")
 
 
 # ---------------------------------------------------------------- acts 2 and 3

@@ -23,6 +23,12 @@ pub struct PoolWorkload {
     pub total_workload: f64,
     /// ceil((busy + queued) / executors per instance).
     pub desired_instances: u32,
+    /// ceil(max(busy + queued - online, 0) / executors per instance): the instances the
+    /// pool lacks beyond its online agents. An absolute count, so a `ChangeInCapacity`
+    /// step policy can start an empty pool at the size its queue needs (a percentage of
+    /// zero instances is zero); instances still booting are not subtracted, because the
+    /// step policy's warm-up already counts them out of the current capacity.
+    pub missing_instances: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -72,6 +78,7 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
                 offline_agents: 0,
                 total_workload: 0.0,
                 desired_instances: 0,
+                missing_instances: 0,
             };
             for agent in &members {
                 if agent.is_capacity() {
@@ -101,7 +108,11 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
             let demand = workload.busy_executors + workload.queued_builds;
             workload.total_workload =
                 f64::from(demand) / f64::from(workload.online_executors.max(1));
-            workload.desired_instances = demand.div_ceil(pool.spec.executors_per_instance.max(1));
+            let per_instance = pool.spec.executors_per_instance.max(1);
+            workload.desired_instances = demand.div_ceil(per_instance);
+            workload.missing_instances = demand
+                .saturating_sub(workload.online_executors)
+                .div_ceil(per_instance);
             workload
         })
         .collect();
@@ -133,6 +144,7 @@ impl PoolWorkload {
             count("OfflineAgents", self.offline_agents),
             ("TotalWorkload", self.total_workload, Unit::None),
             count("DesiredInstances", self.desired_instances),
+            count("MissingInstances", self.missing_instances),
         ]
         .into_iter()
         .map(|(name, value, unit)| {
@@ -265,6 +277,54 @@ mod tests {
     }
 
     #[test]
+    fn missing_instances_count_only_the_demand_online_executors_cannot_take() {
+        /// (case, executors per instance, agents as (executors, busy), queued, missing)
+        type Case = (&'static str, u32, &'static [(u32, u32)], usize, u32);
+        let cases: [Case; 7] = [
+            ("nothing queued", 4, &[(4, 4)], 0, 0),
+            (
+                "empty pool: the queue in instances, rounded up",
+                4,
+                &[],
+                9,
+                3,
+            ),
+            ("one executor each", 1, &[], 5, 5),
+            ("a full pool with a queue", 2, &[(2, 2), (2, 2)], 3, 2),
+            (
+                "idle executors absorb queued builds first",
+                4,
+                &[(4, 1)],
+                2,
+                0,
+            ),
+            ("idle executors only partly absorb them", 4, &[(4, 2)], 7, 2),
+            ("exactly full", 4, &[(4, 4), (4, 4)], 0, 0),
+        ];
+        for (name, per_instance, agents, queue, missing) in cases {
+            let snapshot = CiSnapshot {
+                agents: agents
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (executors, busy))| {
+                        agent(&format!("a{i}"))
+                            .labelled(&["linux"])
+                            .executors(*executors)
+                            .busy(*busy)
+                    })
+                    .collect(),
+                queue: (0..queue)
+                    .map(|i| queued(&i.to_string(), "linux"))
+                    .collect(),
+            };
+            let pools = [pool("linux", "linux", per_instance)];
+            let w = &compute_workloads(&pools, &snapshot, now()).pools[0];
+            assert_eq!(w.missing_instances, missing, "{name}");
+            assert!(w.missing_instances <= w.desired_instances, "{name}");
+        }
+    }
+
+    #[test]
     fn attributes_queued_builds_to_every_pool_that_can_run_them() {
         let pools = [
             pool("cpu", "linux && !gpu", 4),
@@ -337,7 +397,8 @@ mod tests {
                 "OnlineExecutors",
                 "OfflineAgents",
                 "TotalWorkload",
-                "DesiredInstances"
+                "DesiredInstances",
+                "MissingInstances"
             ]
         );
         assert!(datums.iter().all(

@@ -73,8 +73,11 @@ pub struct Targets {
     pub wait_ok: bool,
     pub builds_killed_by_scale_in: u32,
     pub killed_ok: bool,
+    /// Test work an interrupted build runs again (the target's measure).
     pub redone_fraction: f64,
     pub redone_ok: bool,
+    /// The same with the retry's repeated setup counted (reported, not the target).
+    pub redone_fraction_with_setup: f64,
     /// A build that never ran has no meaningful wait.
     pub all_builds_ran: bool,
 }
@@ -92,6 +95,7 @@ impl Targets {
             killed_ok: ci_fleet.builds_killed_by_scale_in == 0,
             redone_fraction: ci_fleet.redone_fraction_of_interrupted_build,
             redone_ok: ci_fleet.redone_fraction_of_interrupted_build <= 0.05,
+            redone_fraction_with_setup: ci_fleet.redone_fraction_with_setup,
             all_builds_ran: ci_fleet.builds_finished == ci_fleet.builds,
         }
     }

@@ -28,7 +28,7 @@ WORKLOAD
 TEMPLATE PARAMETERS
   --params FILE       pool.yaml to read Defaults from (default: infra/pool.yaml)
   --set Name=V        override one parameter (repeatable)
-  --grid Name=V1,V2   sweep axis (repeatable; default ScaleOutThreshold and ScaleInThreshold)
+  --grid Name=V1,V2   sweep axis (repeatable; default IdleGraceSeconds and ScaleInThreshold)
 
 ENVIRONMENT
   --executors N            executors per instance (1)
@@ -40,8 +40,6 @@ ENVIRONMENT
   --no-checkpoints         retries redo the whole build
   --setup-seconds S        setup a retry redoes even with checkpoints (30)
   --drain-timeout S        handle-interruption's DRAIN_TIMEOUT_SECONDS (3600)
-  --what-if-empty-pool     what-if: TotalWorkload of a pool with no online executor is
-                           demand / 0.5 (not / 1), so ScaleOutThreshold 1 can start it
   --poll-interval S        publish-workload's poll interval (10)
   --aggregation A          the step policies' MetricAggregationType: average|maximum|minimum (maximum, as pool.yaml)
 
@@ -126,7 +124,6 @@ fn parse_args(args: &[String]) -> Result<Cli, String> {
             "--on-demand-price" => cli.env.on_demand_price = number(flag, value("dollars")?)?,
             "--no-checkpoints" => cli.env.checkpoints = false,
             "--setup-seconds" => cli.env.setup_seconds = number(flag, value("seconds")?)?,
-            "--what-if-empty-pool" => cli.env.what_if_empty_pool_half = true,
             "--drain-timeout" => cli.env.drain_timeout_seconds = number(flag, value("seconds")?)?,
             "--poll-interval" => {
                 cli.env.poll_interval_seconds = number::<f64>(flag, value("seconds")?)?.max(1.0)
@@ -258,7 +255,7 @@ fn run(cli: &Cli) -> Result<(), String> {
         }
         if let Some(t) = &report.targets {
             println!(
-                "\ntargets for ci-fleet: agent-hours {:.2}x clairvoyant (<= 1.3: {}), p95 wait {:.0}s (<= boot + 60 = {:.0}s: {}), killed by scale-in {} ({}), redone {:.1}% of an interrupted build (<= 5 %: {})",
+                "\ntargets for ci-fleet: agent-hours {:.2}x clairvoyant (<= 1.3: {}), p95 wait {:.0}s (<= boot + 60 = {:.0}s: {}), killed by scale-in {} ({}), test work redone {:.1}% of an interrupted build (<= 5 %: {}; {:.1}% with the setup each retry repeats)",
                 t.agent_hours_vs_clairvoyant,
                 yes(t.agent_hours_ok),
                 t.wait_p95_seconds,
@@ -268,6 +265,7 @@ fn run(cli: &Cli) -> Result<(), String> {
                 yes(t.killed_ok),
                 t.redone_fraction * 100.0,
                 yes(t.redone_ok),
+                t.redone_fraction_with_setup * 100.0,
             );
         }
     }
@@ -302,7 +300,7 @@ fn sweep(cli: &Cli) -> Result<(), String> {
     }
     let grid = if cli.grid.is_empty() {
         vec![
-            "ScaleOutThreshold=0.8,0.9,0.99".to_owned(),
+            "IdleGraceSeconds=60,120,300".to_owned(),
             "ScaleInThreshold=0.5,0.7,0.85".to_owned(),
         ]
     } else {

@@ -7,6 +7,12 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::scaling::StepAdjustment;
+
+/// The template's scale-out policy (on `MissingInstances`); its step table is read from the
+/// resource itself (one flow mapping per step), since step bounds are not parameters.
+pub const SCALE_OUT_POLICY: &str = "ScaleOutPolicy";
+
 #[derive(Debug, thiserror::Error)]
 pub enum ParamError {
     #[error("{path}: {source}")]
@@ -29,17 +35,25 @@ pub enum ParamError {
     Unknown(String, String),
     #[error("parameter {name}: {value:?} is not a number")]
     BadOverride { name: String, value: String },
+    #[error("{path}: resource {resource} has no StepAdjustments")]
+    NoSteps {
+        path: String,
+        resource: &'static str,
+    },
+    #[error("{path}:{line}: step adjustment {text:?}: {reason}")]
+    BadStep {
+        path: String,
+        line: usize,
+        text: String,
+        reason: &'static str,
+    },
 }
 
 /// Every scaling parameter the simulation reads, by its template name.
-pub const NAMES: [&str; 16] = [
-    "ScaleOutThreshold",
+pub const NAMES: [&str; 12] = [
     "ScaleOutPeriodSeconds",
     "ScaleOutEvaluationPeriods",
     "ScaleOutDatapointsToAlarm",
-    "ScaleOutStepBoundary",
-    "ScaleOutSmallPercent",
-    "ScaleOutLargePercent",
     "InstanceWarmupSeconds",
     "ScaleInThreshold",
     "ScaleInPeriodSeconds",
@@ -56,6 +70,13 @@ pub const NAMES: [&str; 16] = [
 #[serde(transparent)]
 pub struct ScalingParams {
     values: BTreeMap<&'static str, f64>,
+    /// The scale-out policy's steps (ChangeInCapacity), from its resource.
+    #[serde(skip)]
+    scale_out_steps: Vec<StepAdjustment>,
+    /// What-if, not the template: scale out by this PercentChangeInCapacity (at least one
+    /// instance) instead of the step table, as the template did before MissingInstances.
+    #[serde(skip)]
+    percent_scale_out: Option<f64>,
 }
 
 impl ScalingParams {
@@ -84,7 +105,27 @@ impl ScalingParams {
             })?;
             values.insert(name, value);
         }
-        Ok(ScalingParams { values })
+        let scale_out_steps = read_flow_steps(text, path, SCALE_OUT_POLICY)?;
+        Ok(ScalingParams {
+            values,
+            scale_out_steps,
+            percent_scale_out: None,
+        })
+    }
+
+    /// The steps of the scale-out policy on MissingInstances, as in the template.
+    pub fn scale_out_steps(&self) -> &[StepAdjustment] {
+        &self.scale_out_steps
+    }
+
+    /// What-if: scale out by `percent` of the warmed-up group per invocation (at least one
+    /// instance) on the same alarm, to compare with the template's step table.
+    pub fn use_percent_scale_out(&mut self, percent: f64) {
+        self.percent_scale_out = Some(percent);
+    }
+
+    pub fn percent_scale_out(&self) -> Option<f64> {
+        self.percent_scale_out
     }
 
     /// The pool.yaml of this workspace: `--params`, else `infra/pool.yaml` in the current
@@ -175,6 +216,89 @@ fn read_defaults(text: &str, path: &str) -> Result<BTreeMap<String, (usize, Stri
     Ok(defaults)
 }
 
+/// The `StepAdjustments` of `resource`, written one step per line as flow mappings:
+/// `- {MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: 1}`.
+fn read_flow_steps(
+    text: &str,
+    path: &str,
+    resource: &'static str,
+) -> Result<Vec<StepAdjustment>, ParamError> {
+    let mut in_resource = false;
+    let mut in_steps = false;
+    let mut steps = Vec::new();
+    for (index, raw_line) in text.lines().enumerate() {
+        let line = strip_comment(raw_line);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let content = line.trim();
+        if indent <= 2 {
+            in_resource = indent == 2 && content == format!("{resource}:");
+            in_steps = false;
+            continue;
+        }
+        if !in_resource {
+            continue;
+        }
+        if content == "StepAdjustments:" {
+            in_steps = true;
+            continue;
+        }
+        if !in_steps {
+            continue;
+        }
+        let Some(item) = content.strip_prefix("- ") else {
+            if !content.starts_with('-') && indent <= 6 {
+                in_steps = false;
+            }
+            continue;
+        };
+        let bad = |reason| ParamError::BadStep {
+            path: path.to_owned(),
+            line: index + 1,
+            text: content.to_owned(),
+            reason,
+        };
+        let body = item
+            .trim()
+            .strip_prefix('{')
+            .and_then(|b| b.strip_suffix('}'))
+            .ok_or_else(|| bad("write each step as one {…} flow mapping"))?;
+        let mut step = StepAdjustment {
+            lower: None,
+            upper: None,
+            adjustment: f64::NAN,
+        };
+        for pair in body.split(',') {
+            let (key, value) = pair
+                .split_once(':')
+                .ok_or_else(|| bad("expected Key: value"))?;
+            let value: f64 = value
+                .trim()
+                .parse()
+                .map_err(|_| bad("values must be plain numbers"))?;
+            match key.trim() {
+                "MetricIntervalLowerBound" => step.lower = Some(value),
+                "MetricIntervalUpperBound" => step.upper = Some(value),
+                "ScalingAdjustment" => step.adjustment = value,
+                _ => return Err(bad("unknown key")),
+            }
+        }
+        if step.adjustment.is_nan() {
+            return Err(bad("no ScalingAdjustment"));
+        }
+        steps.push(step);
+    }
+    if steps.is_empty() {
+        return Err(ParamError::NoSteps {
+            path: path.to_owned(),
+            resource,
+        });
+    }
+    Ok(steps)
+}
+
 fn strip_comment(line: &str) -> &str {
     // Good enough for this file: no `#` inside quoted values.
     match line.find(" #") {
@@ -200,19 +324,53 @@ mod tests {
 
     #[test]
     fn names_the_culprit() {
-        let text = "Parameters:\n  ScaleOutThreshold:\n    Type: Number\n    Default: lots\n";
+        let text = "Parameters:\n  ScaleOutPeriodSeconds:\n    Type: Number\n    Default: lots\n";
         let err = ScalingParams::parse(text, "p.yaml").expect_err("not a number");
         assert_eq!(
             err.to_string(),
-            "p.yaml:4: parameter ScaleOutThreshold: Default \"lots\" is not a number"
+            "p.yaml:4: parameter ScaleOutPeriodSeconds: Default \"lots\" is not a number"
         );
         let err = ScalingParams::parse("Resources: {}\n", "p.yaml").expect_err("no section");
         assert_eq!(err.to_string(), "p.yaml: no `Parameters:` section");
-        let text = "Parameters:\n  ScaleOutThreshold:\n    Default: 1\n";
+        let text = "Parameters:\n  ScaleOutPeriodSeconds:\n    Default: 10\n";
         let err = ScalingParams::parse(text, "p.yaml").expect_err("missing");
         assert!(
-            err.to_string().contains("ScaleOutPeriodSeconds is missing"),
+            err.to_string()
+                .contains("ScaleOutEvaluationPeriods is missing"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn reads_the_scale_out_steps_from_the_policy_resource() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../infra/pool.yaml");
+        let params = ScalingParams::load(&path).expect("pool.yaml parses");
+        let steps = params.scale_out_steps();
+        assert!(steps.len() >= 2 && steps.len() <= 20, "AWS allows 20 steps");
+        assert_eq!(
+            steps[0].lower,
+            Some(0.0),
+            "the first step starts at the threshold"
+        );
+        assert_eq!(steps.last().and_then(|s| s.upper), None, "the last is open");
+        for pair in steps.windows(2) {
+            assert_eq!(
+                pair[0].upper, pair[1].lower,
+                "steps must not overlap or leave gaps"
+            );
+            assert!(pair[0].adjustment <= pair[1].adjustment);
+        }
+
+        let text = "Parameters:\nResources:\n  ScaleOutPolicy:\n    Properties:\n      StepAdjustments:\n        - {MetricIntervalLowerBound: 0, ScalingAdjustment: lots}\n";
+        let err = read_flow_steps(text, "p.yaml", SCALE_OUT_POLICY).expect_err("bad");
+        assert_eq!(
+            err.to_string(),
+            "p.yaml:6: step adjustment \"- {MetricIntervalLowerBound: 0, ScalingAdjustment: lots}\": values must be plain numbers"
+        );
+        let err = read_flow_steps("Resources:\n", "p.yaml", SCALE_OUT_POLICY).expect_err("absent");
+        assert_eq!(
+            err.to_string(),
+            "p.yaml: resource ScaleOutPolicy has no StepAdjustments"
         );
     }
 

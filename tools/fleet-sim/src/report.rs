@@ -28,8 +28,12 @@ pub struct PolicyReport {
     pub build_minutes_redone_after_spot: f64,
     /// The same kills without checkpoints.
     pub build_minutes_lost_without_checkpoints: f64,
-    /// Mean over builds interrupted by spot of redone work / the build's work.
+    /// Mean over builds interrupted by spot of the test work they ran again / their test
+    /// work: what checkpoints are for (Rippling's "redo only the remaining work").
     pub redone_fraction_of_interrupted_build: f64,
+    /// The same with the setup each retry repeats (checkout, dependencies) counted as
+    /// redone: retry overhead that no checkpoint of test results can save.
+    pub redone_fraction_with_setup: f64,
     pub build_minutes_redone_after_scale_in: f64,
     pub launches: u32,
     pub max_launches_per_hour: u32,
@@ -67,10 +71,12 @@ pub fn from_outcome(
     let mut waits = out.waits.clone();
     waits.sort_by(f64::total_cmp);
     let capacity = out.instance_seconds * f64::from(env.executors_per_instance.max(1));
-    let mean_fraction = if out.redone_fractions.is_empty() {
-        0.0
-    } else {
-        out.redone_fractions.iter().sum::<f64>() / out.redone_fractions.len() as f64
+    let mean = |values: &[f64]| {
+        if values.is_empty() {
+            0.0
+        } else {
+            values.iter().sum::<f64>() / values.len() as f64
+        }
     };
     PolicyReport {
         policy: policy.to_owned(),
@@ -94,7 +100,8 @@ pub fn from_outcome(
         builds_killed_by_spot: out.builds_killed_by_spot,
         build_minutes_redone_after_spot: out.redone_after_spot_seconds / 60.0,
         build_minutes_lost_without_checkpoints: out.lost_without_checkpoints_seconds / 60.0,
-        redone_fraction_of_interrupted_build: mean_fraction,
+        redone_fraction_of_interrupted_build: mean(&out.redone_test_fractions),
+        redone_fraction_with_setup: mean(&out.redone_fractions),
         build_minutes_redone_after_scale_in: out.redone_after_scale_in_seconds / 60.0,
         launches: out.launches,
         max_launches_per_hour: out.max_launches_per_hour,
@@ -135,6 +142,7 @@ pub fn from_bound(bound: &Bound, builds: usize, env: &Environment) -> PolicyRepo
         build_minutes_redone_after_spot: 0.0,
         build_minutes_lost_without_checkpoints: 0.0,
         redone_fraction_of_interrupted_build: 0.0,
+        redone_fraction_with_setup: 0.0,
         build_minutes_redone_after_scale_in: 0.0,
         launches: bound.launches,
         max_launches_per_hour: 0,

@@ -1,6 +1,6 @@
 //! EC2 Auto Scaling step-scaling policies: step adjustments relative to the alarm
 //! threshold, `PercentChangeInCapacity` with its rounding and `MinAdjustmentMagnitude`,
-//! and the instance warm-up.
+//! `ChangeInCapacity`, and the instance warm-up.
 //!
 //! Sources (see README): EC2 Auto Scaling User Guide, "Step and simple scaling policies"
 //! (step bounds, adjustment types and rounding, instance warm-up: warming instances are
@@ -19,12 +19,21 @@ pub struct StepAdjustment {
     pub lower: Option<f64>,
     /// Relative to the alarm threshold; `None` is plus infinity.
     pub upper: Option<f64>,
-    /// Percent of current capacity (PercentChangeInCapacity).
+    /// Percent of current capacity (PercentChangeInCapacity) or instances
+    /// (ChangeInCapacity), as the policy's `adjustment_type` says.
     pub adjustment: f64,
+}
+
+/// The policy's AdjustmentType (ExactCapacity is not used by the template).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum AdjustmentType {
+    PercentChangeInCapacity,
+    ChangeInCapacity,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StepPolicy {
+    pub adjustment_type: AdjustmentType,
     pub threshold: f64,
     pub steps: Vec<StepAdjustment>,
     pub min_adjustment_magnitude: u32,
@@ -57,11 +66,13 @@ impl StepPolicy {
     pub fn change(&self, datapoints: &[f64], current: u32) -> Option<i64> {
         let value = self.aggregation.of(datapoints)?;
         let step = self.step_for(value)?;
-        Some(percent_change(
-            step.adjustment,
-            current,
-            self.min_adjustment_magnitude,
-        ))
+        Some(match self.adjustment_type {
+            AdjustmentType::PercentChangeInCapacity => {
+                percent_change(step.adjustment, current, self.min_adjustment_magnitude)
+            }
+            // Whole instances; MinAdjustmentMagnitude applies to percentages only.
+            AdjustmentType::ChangeInCapacity => step.adjustment.trunc() as i64,
+        })
     }
 }
 
@@ -131,6 +142,7 @@ mod tests {
 
     fn out_policy() -> StepPolicy {
         StepPolicy {
+            adjustment_type: AdjustmentType::PercentChangeInCapacity,
             threshold: 1.0,
             steps: vec![
                 StepAdjustment {
@@ -152,6 +164,7 @@ mod tests {
 
     fn in_policy() -> StepPolicy {
         StepPolicy {
+            adjustment_type: AdjustmentType::PercentChangeInCapacity,
             threshold: 0.5,
             steps: vec![StepAdjustment {
                 lower: None,
@@ -252,6 +265,44 @@ mod tests {
         // From zero, the minimum magnitude: one instance, and only one while it warms.
         assert_eq!(scale_out(&p, &[9.0], group(0, 0, 0, 0)), Some(1));
         assert_eq!(scale_out(&p, &[9.0], group(1, 0, 0, 1)), None);
+    }
+
+    /// MissingInstances ≥ 1 with one step per instance up to 3, then +3.
+    fn missing_policy() -> StepPolicy {
+        let step = |lower: f64, upper: Option<f64>, adjustment: f64| StepAdjustment {
+            lower: Some(lower),
+            upper,
+            adjustment,
+        };
+        StepPolicy {
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            threshold: 1.0,
+            steps: vec![
+                step(0.0, Some(1.0), 1.0),
+                step(1.0, Some(2.0), 2.0),
+                step(2.0, None, 3.0),
+            ],
+            min_adjustment_magnitude: 0,
+            aggregation: Statistic::Maximum,
+            estimated_instance_warmup_seconds: 180.0,
+        }
+    }
+
+    #[test]
+    fn change_in_capacity_starts_an_empty_group_at_the_size_its_queue_needs() {
+        let p = missing_policy();
+        // 2 instances missing from an empty group: 2 at once, not 1 per warm-up.
+        assert_eq!(scale_out(&p, &[2.0], group(0, 0, 0, 0)), Some(2));
+        // Still missing while they boot (their agents are not online): no more.
+        assert_eq!(scale_out(&p, &[2.0], group(2, 0, 0, 2)), None);
+        // A third build arrives meanwhile: only the difference is added.
+        assert_eq!(scale_out(&p, &[3.0], group(2, 0, 0, 2)), Some(3));
+        // Beyond the last step's bound the last step applies.
+        assert_eq!(scale_out(&p, &[40.0], group(0, 0, 0, 0)), Some(3));
+        // Added to the warmed capacity, not the desired one.
+        assert_eq!(scale_out(&p, &[1.0], group(5, 5, 5, 0)), Some(6));
+        // Below the threshold no step matches.
+        assert_eq!(scale_out(&p, &[0.0], group(5, 5, 5, 0)), None);
     }
 
     #[test]

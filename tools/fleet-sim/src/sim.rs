@@ -22,7 +22,7 @@ use shared::domain::{
 use crate::alarm::{Alarm, AlarmSpec, Comparison, MissingData, Statistic};
 use crate::params::ScalingParams;
 use crate::rng::Rng;
-use crate::scaling::{GroupView, StepAdjustment, StepPolicy, scale_in, scale_out};
+use crate::scaling::{AdjustmentType, GroupView, StepAdjustment, StepPolicy, scale_in, scale_out};
 use crate::workload::Workload;
 
 /// Everything about the world that is not a template parameter.
@@ -57,9 +57,6 @@ pub struct Environment {
     pub event_delay_seconds: f64,
     /// advise-retry re-queues a build killed with its agent this long after.
     pub retry_delay_seconds: f64,
-    /// What-if, not shared's rule: a pool with demand and no online executor reports
-    /// TotalWorkload = demand / 0.5 instead of demand / 1, so a threshold of 1 starts it.
-    pub what_if_empty_pool_half: bool,
     /// The step policies' MetricAggregationType (infra/pool.yaml sets Maximum; AWS's
     /// default when unset is Average).
     pub aggregation: Statistic,
@@ -88,7 +85,6 @@ impl Default for Environment {
             event_delay_seconds: 0.5,
             retry_delay_seconds: 10.0,
             aggregation: Statistic::Maximum,
-            what_if_empty_pool_half: false,
         }
     }
 }
@@ -96,7 +92,8 @@ impl Default for Environment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum PolicyKind {
-    /// The template's alarms and step policies on TotalWorkload, with protection and drains.
+    /// The template's alarms and step policies (out on MissingInstances, in on
+    /// TotalWorkload), with protection and drains.
     CiFleet,
     /// A fixed group sized for the peak.
     Static,
@@ -154,8 +151,11 @@ pub struct Outcome {
     pub redone_after_spot_seconds: f64,
     /// What the same kills would have cost without checkpoints.
     pub lost_without_checkpoints_seconds: f64,
-    /// Per build interrupted by spot: its redone work over its duration.
+    /// Per build interrupted by spot: all its lost work (setup included) over its duration.
     pub redone_fractions: Vec<f64>,
+    /// Per build interrupted by spot: the test work it ran again over its test work (the
+    /// checkpoint's share; the setup a retry repeats is retry overhead, counted above).
+    pub redone_test_fractions: Vec<f64>,
     pub launches: u32,
     /// The most launches in one clock hour (the template's TooManyLaunches alarm).
     pub max_launches_per_hour: u32,
@@ -213,6 +213,7 @@ struct BuildRun {
     wait_ms: u64,
     finishes: u32,
     redone_spot_ms: u64,
+    redone_tests_spot_ms: u64,
     killed_by_spot: bool,
 }
 
@@ -331,33 +332,37 @@ fn ci_fleet_policies(
 ) -> (AlarmSpec, StepPolicy, AlarmSpec, StepPolicy) {
     let count = |name: &str| p.get(name).max(1.0) as usize;
     let warmup = p.get("InstanceWarmupSeconds");
+    // MissingInstances >= 1, ChangeInCapacity with the ScaleOutPolicy resource's steps.
     let out_alarm = AlarmSpec {
         period_seconds: p.get("ScaleOutPeriodSeconds") as u64,
         evaluation_periods: count("ScaleOutEvaluationPeriods"),
         datapoints_to_alarm: count("ScaleOutDatapointsToAlarm"),
-        threshold: p.get("ScaleOutThreshold"),
-        comparison: Comparison::GreaterThanThreshold,
+        threshold: 1.0,
+        comparison: Comparison::GreaterThanOrEqualToThreshold,
         statistic: Statistic::Maximum,
         missing: MissingData::NotBreaching,
     };
-    let boundary = p.get("ScaleOutStepBoundary");
-    let out_policy = StepPolicy {
-        threshold: out_alarm.threshold,
-        steps: vec![
-            StepAdjustment {
+    let out_policy = match p.percent_scale_out() {
+        None => StepPolicy {
+            adjustment_type: AdjustmentType::ChangeInCapacity,
+            threshold: out_alarm.threshold,
+            steps: p.scale_out_steps().to_vec(),
+            min_adjustment_magnitude: 0,
+            aggregation: env.aggregation,
+            estimated_instance_warmup_seconds: warmup,
+        },
+        Some(percent) => StepPolicy {
+            adjustment_type: AdjustmentType::PercentChangeInCapacity,
+            threshold: out_alarm.threshold,
+            steps: vec![StepAdjustment {
                 lower: Some(0.0),
-                upper: Some(boundary),
-                adjustment: p.get("ScaleOutSmallPercent"),
-            },
-            StepAdjustment {
-                lower: Some(boundary),
                 upper: None,
-                adjustment: p.get("ScaleOutLargePercent"),
-            },
-        ],
-        min_adjustment_magnitude: 1,
-        aggregation: env.aggregation,
-        estimated_instance_warmup_seconds: warmup,
+                adjustment: percent,
+            }],
+            min_adjustment_magnitude: 1,
+            aggregation: env.aggregation,
+            estimated_instance_warmup_seconds: warmup,
+        },
     };
     let in_alarm = AlarmSpec {
         period_seconds: p.get("ScaleInPeriodSeconds") as u64,
@@ -369,6 +374,7 @@ fn ci_fleet_policies(
         missing: MissingData::NotBreaching,
     };
     let in_policy = StepPolicy {
+        adjustment_type: AdjustmentType::PercentChangeInCapacity,
         threshold: in_alarm.threshold,
         steps: vec![StepAdjustment {
             lower: None,
@@ -400,6 +406,7 @@ fn cpu_policies(
         missing: MissingData::NotBreaching,
     };
     let out_policy = StepPolicy {
+        adjustment_type: AdjustmentType::PercentChangeInCapacity,
         threshold: 0.75,
         steps: vec![
             StepAdjustment {
@@ -427,6 +434,7 @@ fn cpu_policies(
         missing: MissingData::NotBreaching,
     };
     let in_policy = StepPolicy {
+        adjustment_type: AdjustmentType::PercentChangeInCapacity,
         threshold: 0.35,
         steps: vec![StepAdjustment {
             lower: None,
@@ -546,6 +554,7 @@ impl<'a> Sim<'a> {
                 wait_ms: 0,
                 finishes: 0,
                 redone_spot_ms: 0,
+                redone_tests_spot_ms: 0,
                 killed_by_spot: false,
             })
             .collect();
@@ -704,6 +713,13 @@ impl<'a> Sim<'a> {
             .filter(|b| b.killed_by_spot)
             .map(|b| b.redone_spot_ms as f64 / b.duration_ms as f64)
             .collect();
+        let setup = ms(self.env.setup_seconds);
+        self.out.redone_test_fractions = self
+            .builds
+            .iter()
+            .filter(|b| b.killed_by_spot && b.duration_ms > setup)
+            .map(|b| b.redone_tests_spot_ms as f64 / (b.duration_ms - setup) as f64)
+            .collect();
         for pool in &self.pools {
             if let Some(a) = &pool.out_alarm {
                 self.out.scale_out_invocations += a.invocations;
@@ -837,13 +853,14 @@ impl<'a> Sim<'a> {
             let build = &mut self.builds[b as usize];
             let elapsed = now - build.attempt_started;
             self.out.busy_executor_seconds += elapsed as f64 / SEC;
+            let tests_run = elapsed.saturating_sub(setup.min(build.duration_ms));
             let kept = if self.env.checkpoints {
-                let tests_run = elapsed.saturating_sub(setup.min(build.duration_ms));
                 tests_run / every * every
             } else {
                 0
             };
             let redone = elapsed - kept;
+            let redone_tests = tests_run - kept;
             let lost_without = elapsed + build.checkpointed_ms;
             build.checkpointed_ms += kept;
             build.attempt += 1;
@@ -854,6 +871,7 @@ impl<'a> Sim<'a> {
                     self.out.redone_after_spot_seconds += redone as f64 / SEC;
                     self.out.lost_without_checkpoints_seconds += lost_without as f64 / SEC;
                     build.redone_spot_ms += redone;
+                    build.redone_tests_spot_ms += redone_tests;
                     build.killed_by_spot = true;
                 }
                 Kill::ScaleIn => {
@@ -1134,14 +1152,12 @@ impl<'a> Sim<'a> {
         let now_dt = self.at(self.now);
         let workloads = compute_workloads(&self.shared_pools, &self.snapshot, now_dt);
         for (p, w) in workloads.pools.iter().enumerate() {
-            let value = match self.kind {
+            let (out_value, in_value) = match self.kind {
                 PolicyKind::CpuStyle => {
-                    f64::from(w.busy_executors) / f64::from(w.online_executors.max(1))
+                    let busy = f64::from(w.busy_executors) / f64::from(w.online_executors.max(1));
+                    (busy, busy)
                 }
-                _ if self.env.what_if_empty_pool_half && w.online_executors == 0 => {
-                    f64::from(w.busy_executors + w.queued_builds) / 0.5
-                }
-                _ => w.total_workload,
+                _ => (f64::from(w.missing_instances), w.total_workload),
             };
             let now = self.now;
             if self.kind == PolicyKind::DesiredInstances {
@@ -1153,10 +1169,10 @@ impl<'a> Sim<'a> {
             }
             let pool = &mut self.pools[p];
             if let Some(a) = pool.out_alarm.as_mut() {
-                a.record(now, value);
+                a.record(now, out_value);
             }
             if let Some(a) = pool.in_alarm.as_mut() {
-                a.record(now, value);
+                a.record(now, in_value);
             }
         }
         let per_minute = (60.0 / self.env.poll_interval_seconds).round().max(1.0) as u64;
@@ -1371,8 +1387,8 @@ mod tests {
             1,
         );
         assert_eq!((out.builds_finished, out.attempts), (1, 1));
-        // A threshold under 1 also scales out a pool that is exactly full: one more.
-        assert!((1..=3).contains(&out.launches), "{}", out.launches);
+        // MissingInstances 1 adds exactly one; a full pool is not scaled out further.
+        assert_eq!(out.launches, 1);
         // Seen by the next poll, alarm on its first datapoint (1 of 1), then the boot.
         let wait = out.waits[0];
         assert!(
@@ -1385,23 +1401,29 @@ mod tests {
     }
 
     #[test]
-    fn a_threshold_of_one_never_starts_a_single_build_on_an_empty_pool() {
-        // TotalWorkload = 1 queued / max(0 online, 1) = 1.0, which is not > 1.0.
+    fn a_burst_on_an_empty_pool_gets_its_instances_in_one_step() {
+        // Twelve builds at once: MissingInstances 12 adds floor(1.5 x 12) = 18 at once
+        // (ChangeInCapacity), not one instance per warm-up as a percentage of zero would.
+        let mut day = one_build_day(3600.0, 600.0);
+        day.builds = (0..12)
+            .map(|k| Build {
+                // Between two polls, so that one poll sees all twelve.
+                arrival: 3602.0 + f64::from(k) * 0.1,
+                duration: 600.0,
+                label: 0,
+            })
+            .collect();
         let env = Environment {
+            boot_jitter: 0.0,
             spot_interruptions_per_hour: 0.0,
             ..Environment::default()
         };
-        let mut p = params();
-        p.set("ScaleOutThreshold", 1.0).expect("known");
-        let out = Sim::run(
-            &one_build_day(3600.0, 600.0),
-            &p,
-            &env,
-            PolicyKind::CiFleet,
-            1,
-        );
-        assert_eq!((out.builds_finished, out.launches), (0, 0));
-        assert!(out.waits[0] > DAY, "{}", out.waits[0]);
+        let out = Sim::run(&day, &params(), &env, PolicyKind::CiFleet, 1);
+        assert_eq!(out.builds_finished, 12);
+        assert_eq!(out.launches, 18, "one activity of floor(1.5 x 12)");
+        let longest = out.waits.iter().copied().fold(0.0, f64::max);
+        assert!(longest < env.boot_seconds + 30.0, "{longest}");
+        assert_eq!(out.builds_killed_by_scale_in, 0);
     }
 
     #[test]

@@ -269,7 +269,7 @@ mod tests {
     #[test]
     fn grid_is_the_cartesian_product() {
         let axes = [
-            Axis::parse("ScaleOutThreshold=0.8,1").expect("valid"),
+            Axis::parse("InstanceWarmupSeconds=150,180").expect("valid"),
             Axis::parse("ScaleInPercent=20,50,100").expect("valid"),
         ];
         let g = grid(&axes);
@@ -277,14 +277,14 @@ mod tests {
         assert_eq!(
             g[5],
             vec![
-                ("ScaleOutThreshold".to_owned(), 1.0),
+                ("InstanceWarmupSeconds".to_owned(), 180.0),
                 ("ScaleInPercent".to_owned(), 100.0)
             ]
         );
         assert!(Axis::parse("ScaleOutTreshold=1").is_err());
         assert!(Axis::parse("ScaleInEvaluationPeriods+ScaleInDatapointsToAlarm=3,5").is_ok());
         assert!(Axis::parse("ScaleInEvaluationPeriods+Nope=3").is_err());
-        assert!(Axis::parse("ScaleOutThreshold=1,x").is_err());
+        assert!(Axis::parse("IdleGraceSeconds=1,x").is_err());
     }
 
     #[test]
