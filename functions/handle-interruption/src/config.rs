@@ -23,7 +23,7 @@ pub struct InterruptionConfig {
     pub agent_names: AgentNameSource,
     /// The terminate lifecycle hook ci-fleet owns (`DRAIN_HOOK_NAME`, default `ci-fleet-drain`).
     pub drain_hook: String,
-    /// `DRAIN_TIMEOUT_SECONDS` (3600): a drain ends by then even if the build still runs.
+    /// `DRAIN_TIMEOUT_SECONDS` (7200, as the template): a drain ends by then even if the build still runs.
     pub drain_timeout: Duration,
     /// `REBALANCE_ACTION`: `offline` (default) or `ignore`.
     pub rebalance: RebalanceAction,
@@ -53,7 +53,7 @@ impl InterruptionConfig {
                 .get("DRAIN_HOOK_NAME")
                 .unwrap_or("ci-fleet-drain")
                 .to_owned(),
-            drain_timeout: env.seconds_or("DRAIN_TIMEOUT_SECONDS", 3600)?,
+            drain_timeout: env.seconds_or("DRAIN_TIMEOUT_SECONDS", 7200)?,
             rebalance,
         })
     }
@@ -85,7 +85,7 @@ mod tests {
                 config.drain_timeout.as_secs(),
                 config.rebalance
             ),
-            ("ci-fleet-drain", 3600, RebalanceAction::Offline)
+            ("ci-fleet-drain", 7200, RebalanceAction::Offline)
         );
         assert_eq!(
             config.pool_of_group("ci-linux").map(|p| p.name()),

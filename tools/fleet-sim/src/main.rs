@@ -39,7 +39,7 @@ ENVIRONMENT
   --spot-price P, --on-demand-price P   dollars per instance-hour (0.14, 0.34)
   --no-checkpoints         retries redo the whole build
   --setup-seconds S        setup a retry redoes even with checkpoints (30)
-  --drain-timeout S        handle-interruption's DRAIN_TIMEOUT_SECONDS (3600)
+  --drain-timeout S        handle-interruption's DRAIN_TIMEOUT_SECONDS (7200)
   --poll-interval S        publish-workload's poll interval (10)
   --aggregation A          the step policies' MetricAggregationType: average|maximum|minimum (maximum, as pool.yaml)
 

@@ -81,7 +81,7 @@ impl Default for Environment {
             checkpoint_every_seconds: 5.0,
             poll_interval_seconds: 10.0,
             protect_every_seconds: 60.0,
-            drain_timeout_seconds: 3600.0,
+            drain_timeout_seconds: 7200.0,
             event_delay_seconds: 0.5,
             retry_delay_seconds: 10.0,
             aggregation: Statistic::Maximum,
