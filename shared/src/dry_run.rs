@@ -54,6 +54,10 @@ impl CiServer for DryRunCi {
     async fn recent_builds(&self) -> Result<Vec<crate::domain::health::FinishedBuild>, CiError> {
         self.inner.recent_builds().await
     }
+
+    async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
+        self.inner.agent_busy(agent).await
+    }
 }
 
 pub struct DryRunGroups {

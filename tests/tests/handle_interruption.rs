@@ -30,6 +30,10 @@ fn agent(name: &str, busy: bool) -> Value {
 }
 
 async fn setup(size: i32, busy: &[bool]) -> Setup {
+    setup_with(CiKind::Jenkins, size, busy).await
+}
+
+async fn setup_with(kind: CiKind, size: i32, busy: &[bool]) -> Setup {
     let aws = LocalAws::shared();
     let c = clients(aws).await;
     let group = unique("hi");
@@ -37,8 +41,8 @@ async fn setup(size: i32, busy: &[bool]) -> Setup {
     let (s3, bucket) = fresh_bucket(aws, "ckpt").await;
     let agents: Vec<Value> = ids.iter().zip(busy).map(|(id, b)| agent(id, *b)).collect();
     let fake = FakeCi::start(
-        CiKind::Jenkins,
-        &json!({"auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}]}, "agents": agents, "queue": []}),
+        kind,
+        &json!({"auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}]}, "teamcity_tokens": ["tok"], "agents": agents, "queue": []}),
     );
     Setup {
         aws,
@@ -80,6 +84,9 @@ impl Setup {
                 ("S3_FORCE_PATH_STYLE", "true"),
                 ("METRICS_NAMESPACE", "CIFleetInterruptionTest"),
             ]);
+        if self.fake.kind() == CiKind::TeamCity {
+            cmd.env_remove("CI_USER"); // a bearer token
+        }
         cmd.envs(extra.iter().copied());
         let mut child = cmd
             .args(["--event", "-"])
@@ -333,6 +340,68 @@ async fn terminate_hook_completes_idle_and_foreign_instances_and_drains_busy_one
         false,
         "not our hook: the agent is left alone"
     );
+}
+
+/// A lifecycle event concerns one agent: handle-interruption reads that agent alone, never
+/// the whole fleet's agents and queue, on either CI server.
+async fn the_terminate_hook_reads_only_the_terminating_agent(kind: CiKind) {
+    // Idle, busy, and an instance whose agent never registered (the CI server does not know it).
+    let s = setup_with(kind, 3, &[false, true]).await;
+    let fleet_wide = |requests: &[Value]| {
+        requests
+            .iter()
+            .filter(|r| r["method"] == "GET")
+            .map(|r| {
+                r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .trim_end_matches('/')
+                    .to_owned()
+            })
+            .filter(|p| {
+                matches!(
+                    p.as_str(),
+                    "/computer/api/json"
+                        | "/queue/api/json"
+                        | "/app/rest/agents"
+                        | "/app/rest/buildQueue"
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let cases = [
+        (&s.ids[0], Some("taken-offline"), "completed"),
+        (&s.ids[1], Some("taken-offline"), "drain-recorded"),
+        (&s.ids[2], Some("no-agent"), "completed"),
+    ];
+    for (instance, offline, lifecycle) in cases {
+        s.fake.clear_requests().await;
+        let event = s.terminating_with_token(instance).await;
+        let done = response(&s.handle(&event, &[]));
+        assert_eq!(
+            (done["offline"].as_str(), done["lifecycle"].as_str()),
+            (offline, Some(lifecycle)),
+            "{kind:?} {done:#}"
+        );
+        let requests = s.fake.requests().await;
+        assert_eq!(
+            fleet_wide(&requests),
+            Vec::<String>::new(),
+            "{kind:?}: {requests:#?}"
+        );
+        // Jenkins: state, toggle, state, idle; TeamCity: enabled, enabledInfo, build.
+        assert!(requests.len() <= 4, "{kind:?}: {requests:#?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminate_hook_reads_only_the_terminating_jenkins_agent() {
+    the_terminate_hook_reads_only_the_terminating_agent(CiKind::Jenkins).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminate_hook_reads_only_the_terminating_teamcity_agent() {
+    the_terminate_hook_reads_only_the_terminating_agent(CiKind::TeamCity).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

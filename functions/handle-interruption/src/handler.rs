@@ -191,11 +191,22 @@ impl Handler {
 
     /// Takes the instance's agent offline under the first name the CI server knows.
     async fn take_offline(&self, instance_id: &str, reason: &str, response: &mut Response) {
-        let names = match self.agent_names(instance_id).await {
-            Ok(names) => names,
-            Err(e) => return response.errors.push(e.to_string()),
-        };
-        for name in &names {
+        match self.agent_names(instance_id).await {
+            Ok(names) => {
+                self.offline_named(&names, reason, response).await;
+            }
+            Err(e) => response.errors.push(e.to_string()),
+        }
+    }
+
+    /// Takes the agent offline under the first of `names` the CI server knows.
+    async fn offline_named(
+        &self,
+        names: &[String],
+        reason: &str,
+        response: &mut Response,
+    ) -> AgentFound {
+        for name in names {
             match self.ports.ci.take_offline(name, reason).await {
                 Ok(change) => {
                     tracing::info!(agent = %name, ?change, reason, "agent offline");
@@ -204,17 +215,35 @@ impl Handler {
                         OfflineChange::TakenOffline => "taken-offline",
                         OfflineChange::AlreadyOffline => "already-offline",
                     });
-                    return;
+                    return AgentFound::Named(name.clone());
                 }
                 Err(CiError {
                     problem: Problem::NotFound(_),
                     ..
                 }) => continue,
-                Err(e) => return response.errors.push(e.to_string()),
+                Err(e) => {
+                    response.errors.push(e.to_string());
+                    return AgentFound::Unknown;
+                }
             }
         }
         // An instance whose agent never registered has no work to protect.
         response.offline = Some("no-agent");
+        AgentFound::NoAgent
+    }
+
+    /// Whether the terminating instance's agent runs a build. Unknown is not idle.
+    async fn busy(&self, found: &AgentFound, response: &mut Response) -> bool {
+        let AgentFound::Named(name) = found else {
+            return *found == AgentFound::Unknown;
+        };
+        match self.ports.ci.agent_busy(name).await {
+            Ok(busy) => busy.unwrap_or(false),
+            Err(e) => {
+                response.errors.push(e.to_string());
+                true
+            }
+        }
     }
 
     async fn seal(
@@ -271,27 +300,17 @@ impl Handler {
             return self.complete(&action, response).await;
         };
         response.pool = Some(pool.name().to_owned());
-        self.take_offline(
-            &instance_id,
-            "scale-in: instance terminating, draining",
-            response,
-        )
-        .await;
+        // Names are resolved once (one DescribeInstances at most), then the agent is read
+        // alone: offline first, then busy or not. Unknown is not idle: a CI server that
+        // cannot be read gets a drain record, which keeps the build safe, and an error.
         let names = match self.agent_names(&instance_id).await {
             Ok(names) => names,
             Err(e) => return response.errors.push(e.to_string()),
         };
-        let busy = match self.ports.ci.snapshot().await {
-            Ok(snapshot) => snapshot
-                .agents
-                .iter()
-                .any(|a| names.contains(&a.name) && a.busy_executors > 0),
-            Err(e) => {
-                // Unknown is not idle: keep the build safe with a drain record and say so.
-                response.errors.push(e.to_string());
-                true
-            }
-        };
+        let found = self
+            .offline_named(&names, "scale-in: instance terminating, draining", response)
+            .await;
+        let busy = self.busy(&found, response).await;
         if !busy {
             datums.push(count("DrainsCompleted", &pool));
             datums.push(
@@ -349,6 +368,16 @@ impl Handler {
             Err(e) => response.errors.push(e.to_string()),
         }
     }
+}
+
+/// What taking the agent offline learned about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum AgentFound {
+    Named(String),
+    /// None of the instance's possible names is an agent: it never registered.
+    NoAgent,
+    /// The CI server could not be read.
+    Unknown,
 }
 
 fn count(name: &'static str, pool: &Pool) -> Datum {

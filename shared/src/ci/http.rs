@@ -84,9 +84,13 @@ impl CiHttp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let jenkins_answered = response.headers().contains_key("x-jenkins");
         let body = read_capped(response, self.max_bytes)
             .await
             .map_err(|p| fail(p.unwrap_or(Problem::Timeout(self.timeout))))?;
+        if status == 404 && says_not_found(self.kind, jenkins_answered, &body) {
+            return Err(fail(Problem::NotFound(path.to_owned())));
+        }
         if let Some(problem) = status_problem(status, &content_type, &location, &body) {
             return Err(fail(problem));
         }
@@ -411,6 +415,20 @@ fn status_problem(status: u16, content_type: &str, location: &str, body: &[u8]) 
     }
 }
 
+/// A GET's 404 means "no such agent" only when the CI server itself says so: Jenkins marks
+/// its answers with `X-Jenkins` (A1), TeamCity names a `NotFoundException` (text) or answers
+/// `{"errors": …}` (JSON). A 404 from a proxy or a wrong `CI_URL` stays an error: read as
+/// "no such agent", it would make a busy agent look never registered and its drain end.
+fn says_not_found(kind: CiKind, jenkins_answered: bool, body: &[u8]) -> bool {
+    match kind {
+        CiKind::Jenkins => jenkins_answered,
+        CiKind::TeamCity => {
+            let head = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+            head.contains("NotFoundException") || head.trim_start().starts_with("{\"errors\"")
+        }
+    }
+}
+
 /// The start of an error body, on one line, for the log: enough to recognise the page.
 fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(160)]);
@@ -490,6 +508,37 @@ mod tests {
         for (status, content_type, body, expected) in cases {
             let got = status_problem(status, content_type, "/login", body).map(|p| p.to_string());
             assert_eq!(got.as_deref(), expected, "{status} {content_type}");
+        }
+    }
+
+    #[test]
+    fn a_404_is_no_such_agent_only_when_the_ci_server_says_so() {
+        // (kind, X-Jenkins header, body, not found)
+        let cases: [(CiKind, bool, &[u8], bool); 6] = [
+            (CiKind::Jenkins, true, b"<html>Not Found</html>", true),
+            (CiKind::Jenkins, false, b"<html>nginx 404</html>", false),
+            (
+                CiKind::TeamCity,
+                false,
+                b"Responding with error, status code: 404 (Not Found).\nDetails: jetbrains.buildServer.server.rest.errors.NotFoundException: No agent can be found by name 'x'.",
+                true,
+            ),
+            (
+                CiKind::TeamCity,
+                false,
+                br#"{"errors":[{"message":"No agent can be found by name 'x'."}]}"#,
+                true,
+            ),
+            (CiKind::TeamCity, false, b"<html>404 Not Found</html>", false),
+            (CiKind::TeamCity, true, b"", false),
+        ];
+        for (kind, header, body, expected) in cases {
+            assert_eq!(
+                says_not_found(kind, header, body),
+                expected,
+                "{kind:?} {}",
+                String::from_utf8_lossy(body)
+            );
         }
     }
 

@@ -82,6 +82,28 @@ impl CiServer for Jenkins {
         }
     }
 
+    #[tracing::instrument(name = "jenkins.agent_busy", skip(self))]
+    async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
+        // `idle` is false while a build runs, even on a temporarily offline node (A2);
+        // required, so an answer without it is malformed rather than read as idle.
+        #[derive(Deserialize)]
+        struct IdleJson {
+            idle: bool,
+        }
+        match self
+            .http
+            .get_json::<IdleJson>(&format!("{}/api/json?tree=idle", computer_path(agent)))
+            .await
+        {
+            Ok(state) => Ok(Some(!state.idle)),
+            Err(CiError {
+                problem: Problem::NotFound(_),
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     #[tracing::instrument(name = "jenkins.recent_builds", skip_all)]
     async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError> {
         let root: history::JenkinsRootJson = self.http.get_json(&history::jenkins_path()).await?;

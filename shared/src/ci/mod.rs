@@ -41,6 +41,19 @@ pub trait CiServer: Send + Sync {
     /// folders; TeamCity: the newest finished builds, paged). Running builds and builds
     /// without a known agent are left out.
     async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError>;
+
+    /// Whether one agent is running a build now; `None` when the CI server does not know
+    /// the agent. Exists because a lifecycle event concerns one agent: the adapters read
+    /// that agent alone (one small GET) instead of the whole fleet's snapshot. The default
+    /// reads the snapshot, for ports that have nothing cheaper.
+    async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
+        let snapshot = self.snapshot().await?;
+        Ok(snapshot
+            .agents
+            .iter()
+            .find(|a| a.name == agent)
+            .map(|a| a.busy_executors > 0))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]

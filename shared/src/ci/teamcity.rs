@@ -128,6 +128,31 @@ impl CiServer for TeamCity {
         Ok(OfflineChange::TakenOffline)
     }
 
+    #[tracing::instrument(name = "teamcity.agent_busy", skip(self))]
+    async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
+        // TeamCity drops a null `build` from its output (B2.2): absent means idle; `id` is
+        // required, so an answer that is not an agent is malformed, not idle.
+        #[derive(Deserialize)]
+        struct BusyJson {
+            #[allow(dead_code)]
+            id: u64,
+            #[serde(default)]
+            build: Option<BuildRefJson>,
+        }
+        match self
+            .http
+            .get_json::<BusyJson>(&format!("{}?fields=id,build(id)", agent_path(agent)))
+            .await
+        {
+            Ok(state) => Ok(Some(state.build.is_some())),
+            Err(CiError {
+                problem: Problem::NotFound(_),
+                ..
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     #[tracing::instrument(name = "teamcity.remove_agent", skip(self))]
     async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {
         match self
