@@ -19,8 +19,9 @@ VENV="${CI_FLEET_SAM_VENV:-$REPO/.venv-sam}"
 SAM_LOCK="$HERE/requirements-sam.lock"
 CL_LOCK="$HERE/requirements-cargo-lambda.lock"
 
-say() { printf 'setup-sam: %s\n' "$*" >&2; }
-die() { printf 'setup-sam: ERROR: %s\n' "$*" >&2; exit 1; }
+NAME=setup-sam
+# shellcheck source=lib/venv.sh
+source "$HERE/lib/venv.sh"
 
 WITH_CARGO_LAMBDA=0
 for arg in "$@"; do
@@ -31,75 +32,10 @@ for arg in "$@"; do
     esac
 done
 
-[[ -f "$SAM_LOCK" ]] || die "lock file missing: $SAM_LOCK"
-[[ -f "$CL_LOCK" ]] || die "lock file missing: $CL_LOCK"
-command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found on PATH (need Python >= 3.10; set PYTHON=...)"
-
-mkdir -p "$REPO/.local"
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$REPO/.local/setup-sam.lock"
-    flock 9
-fi
-
-"$PYTHON" - <<'EOF' || die "'$PYTHON' is too old: the SAM CLI here is pinned for Python >= 3.10"
-import sys
-sys.exit(0 if sys.version_info >= (3, 10) else 1)
-EOF
-
-ensure_venv_module() {
-    if "$PYTHON" -c 'import venv, ensurepip' >/dev/null 2>&1; then
-        return 0
-    fi
-    local ver
-    ver="$("$PYTHON" -c 'import sys; print(f"{sys.version_info[0]}.{sys.version_info[1]}")')"
-    if command -v apt-get >/dev/null 2>&1 && [[ "$(id -u)" == 0 ]]; then
-        say "'$PYTHON -m venv' lacks ensurepip; installing Debian's python$ver-venv"
-        export DEBIAN_FRONTEND=noninteractive
-        apt-get update -qq >&2 || die "apt-get update failed"
-        apt-get install -y -qq "python$ver-venv" >&2 \
-            || apt-get install -y -qq python3-venv >&2 \
-            || die "could not install python3-venv with apt-get"
-    else
-        die "'$PYTHON -m venv' is unusable (no ensurepip). Install your distribution's python3-venv (Debian: apt-get install python$ver-venv) and re-run"
-    fi
-}
-
-if [[ -d "$VENV" ]] && ! "$VENV/bin/python" -c 'pass' >/dev/null 2>&1; then
-    say "$VENV exists but its python does not run; recreating it"
-    ensure_venv_module
-    "$PYTHON" -m venv --clear "$VENV" || die "python3 -m venv --clear $VENV failed"
-elif [[ ! -x "$VENV/bin/python" ]]; then
-    ensure_venv_module
-    say "creating $VENV with $("$PYTHON" -V 2>&1)"
-    "$PYTHON" -m venv "$VENV" || die "python3 -m venv $VENV failed"
-fi
-
-stamp_of() {
-    { cat "$1"; "$VENV/bin/python" -c 'import sys; print(sys.version)'; } \
-        | "$VENV/bin/python" -c 'import hashlib, sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())'
-}
-
-# install LOCK STAMPFILE WHAT
-install_lock() {
-    local lock="$1" stamp="$2" what="$3" want
-    want="$(stamp_of "$lock")"
-    if [[ "$want" == "$(cat "$stamp" 2>/dev/null || true)" ]]; then
-        say "$what in $VENV is up to date with $(basename "$lock")"
-        return 0
-    fi
-    say "installing $(basename "$lock") into $VENV ($what)"
-    rm -f "$stamp"
-    # --no-deps: the lock lists every package; nothing unpinned may slip in.
-    "$VENV/bin/python" -m pip install --disable-pip-version-check --no-input -q \
-        --no-deps -r "$lock" >&2 || die "pip install -r $lock failed (is PyPI reachable?)"
-    "$VENV/bin/python" -m pip check >&2 \
-        || die "pip check found missing/conflicting packages after installing $lock: the lock is incomplete (regenerate it, see infra/local/README.md)"
-    printf '%s\n' "$want" >"$stamp"
-}
-
-install_lock "$SAM_LOCK" "$VENV/.ci-fleet-sam.stamp" "SAM CLI"
+venv_prepare setup-sam.lock
+venv_install "$SAM_LOCK" "$VENV/.ci-fleet-sam.stamp" "SAM CLI"
 if [[ "$WITH_CARGO_LAMBDA" == 1 ]]; then
-    install_lock "$CL_LOCK" "$VENV/.ci-fleet-cargo-lambda.stamp" "cargo-lambda"
+    venv_install "$CL_LOCK" "$VENV/.ci-fleet-cargo-lambda.stamp" "cargo-lambda"
 fi
 
 # Entry points must run, not just exist. No telemetry, no AWS account needed.
