@@ -182,13 +182,7 @@ fn read_defaults(text: &str, path: &str) -> Result<BTreeMap<String, (usize, Stri
     let mut in_section = false;
     let mut found = false;
     let mut current: Option<String> = None;
-    for (index, raw_line) in text.lines().enumerate() {
-        let line = strip_comment(raw_line);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        let content = line.trim();
+    for (index, indent, content) in yaml_lines(text) {
         if indent == 0 {
             in_section = content == "Parameters:";
             found |= in_section;
@@ -226,13 +220,7 @@ fn read_flow_steps(
     let mut in_resource = false;
     let mut in_steps = false;
     let mut steps = Vec::new();
-    for (index, raw_line) in text.lines().enumerate() {
-        let line = strip_comment(raw_line);
-        if line.trim().is_empty() {
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        let content = line.trim();
+    for (index, indent, content) in yaml_lines(text) {
         if indent <= 2 {
             in_resource = indent == 2 && content == format!("{resource}:");
             in_steps = false;
@@ -297,6 +285,15 @@ fn read_flow_steps(
         });
     }
     Ok(steps)
+}
+
+/// The non-blank lines of a YAML text without comments: (index, indent, content).
+fn yaml_lines(text: &str) -> impl Iterator<Item = (usize, usize, &str)> {
+    text.lines().enumerate().filter_map(|(index, raw_line)| {
+        let line = strip_comment(raw_line);
+        let content = line.trim();
+        (!content.is_empty()).then(|| (index, line.len() - line.trim_start().len(), content))
+    })
 }
 
 fn strip_comment(line: &str) -> &str {
