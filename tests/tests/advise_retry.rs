@@ -241,13 +241,14 @@ impl Setup {
             .collect()
     }
 
-    /// What handle-interruption leaves when it seals a build's checkpoint: the agent's
-    /// claim and the attempt's interruption record.
+    /// What handle-interruption leaves when it seals a build's checkpoint: the claim (of
+    /// the agent's second executor) and the attempt's interruption record.
     async fn sealed_interruption(&self, instance: &str, checkpoint: &str, attempt: u32) {
         let key = CheckpointKey::parse(checkpoint).expect("key");
         let at = chrono::Utc::now() - chrono::Duration::seconds(90);
         let claim = Claim {
             instance_id: instance.into(),
+            slot: "1".into(),
             key: checkpoint.into(),
             attempt,
             claimed_at: at - chrono::Duration::minutes(10),
@@ -261,7 +262,7 @@ impl Setup {
             passed: 120,
         };
         self.put(
-            &layout::claim(instance),
+            &layout::claim(instance, "1"),
             serde_json::to_vec(&claim).expect("JSON"),
         )
         .await;

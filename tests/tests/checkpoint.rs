@@ -75,7 +75,10 @@ impl Fixture {
         let mut cmd = Command::new(binary_path("ci-checkpoint"));
         self.aws.configure(&mut cmd);
         for (name, _) in std::env::vars() {
-            if name.starts_with("CI_CHECKPOINT_") || name == "CHECKPOINT_BUCKET" {
+            if name.starts_with("CI_CHECKPOINT_")
+                || name == "CHECKPOINT_BUCKET"
+                || name == "EXECUTOR_NUMBER"
+            {
                 cmd.env_remove(name);
             }
         }
@@ -283,7 +286,8 @@ async fn a_retry_restores_exactly_what_passed_before_the_seal_and_a_second_seal_
         .expect("time");
     let sealed = seal(&store, "i-0aaa000000000001", "spot interruption", at)
         .await
-        .expect("seals");
+        .expect("seals")
+        .outcomes;
     let expected = Interruption {
         instance_id: "i-0aaa000000000001".into(),
         key: key.into(),
@@ -292,13 +296,13 @@ async fn a_retry_restores_exactly_what_passed_before_the_seal_and_a_second_seal_
         reason: "spot interruption".into(),
         passed: 4,
     };
-    assert_eq!(sealed, SealOutcome::Sealed(expected.clone()));
+    assert_eq!(sealed, vec![SealOutcome::Sealed(expected.clone())]);
 
     // The documented layout, with the key encoded as one segment.
     let encoded = "shop!2Fcheckout!20main!403f2a1c!20shard!202";
     let objects = fx.objects("").await;
     for wanted in [
-        "claims/i-0aaa000000000001.json".to_string(),
+        "claims/i-0aaa000000000001/0.json".to_string(),
         format!("checkpoints/{encoded}/passed.json"),
         format!("checkpoints/{encoded}/attempts/1/started.json"),
         format!("checkpoints/{encoded}/attempts/1/interruption.json"),
@@ -323,17 +327,16 @@ async fn a_retry_restores_exactly_what_passed_before_the_seal_and_a_second_seal_
         .expect("time");
     let again = seal(&store, "i-0aaa000000000001", "duplicate delivery", later)
         .await
-        .expect("seals");
-    assert_eq!(again, SealOutcome::AlreadySealed(expected));
+        .expect("seals")
+        .outcomes;
+    assert_eq!(again, vec![SealOutcome::AlreadySealed(expected)]);
     assert_eq!(
         fx.object(&format!("checkpoints/{encoded}/passed.json"))
             .await,
         pass_list
     );
-    assert_eq!(
-        seal(&store, "i-0nobody", "spot", at).await.expect("seals"),
-        SealOutcome::NoClaim
-    );
+    let nobody = seal(&store, "i-0nobody", "spot", at).await.expect("seals");
+    assert!(nobody.outcomes.is_empty() && nobody.errors.is_empty());
 
     // The retry, on another instance: attempt 2 skips exactly what passed before.
     assert_eq!(fx.start(key, "i-0bbb000000000002"), "2");
@@ -378,6 +381,61 @@ async fn an_attempt_that_died_unsealed_is_restored_from_its_parts() {
     );
     assert_eq!(fx.start("k-unsealed", "i-2"), "2");
     assert_eq!(fx.restore("k-unsealed"), sorted(&["a", "b"]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_builds_on_one_multi_executor_agent_are_both_sealed_and_restored() {
+    // Executor 0 by --slot, executor 1 by Jenkins' EXECUTOR_NUMBER; both on i-multi.
+    let fx = Fixture::new().await;
+    let builds = [("k-exec0", "0", "a0\na1\n"), ("k-exec1", "1", "b0\n")];
+    for (key, executor, passed) in builds {
+        let mut start = fx.cli(&["start", "--key", key, "--instance-id", "i-multi"]);
+        start.env("EXECUTOR_NUMBER", executor);
+        let run = fx.run(start);
+        assert_eq!(run.stdout.trim(), "1", "{run:?}");
+        let passlist = fx.path(&format!("{key}.txt"));
+        fs::write(&passlist, passed).expect("writes");
+        let path = passlist.to_str().unwrap_or_default();
+        let run = fx.run(fx.cli(&[
+            "flush",
+            "--key",
+            key,
+            "--instance-id",
+            "i-multi",
+            "--slot",
+            executor,
+            "--passlist",
+            path,
+        ]));
+        assert!(
+            run.status.success() && !run.stderr.contains("ERROR"),
+            "{run:?}"
+        );
+    }
+    assert_eq!(
+        fx.objects("claims/i-multi/").await,
+        vec!["claims/i-multi/0.json", "claims/i-multi/1.json"]
+    );
+    let at = Utc
+        .with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
+        .single()
+        .expect("time");
+    let sealing = seal(&fx.store(), "i-multi", "spot interruption", at)
+        .await
+        .expect("seals");
+    assert!(sealing.errors.is_empty(), "{:?}", sealing.errors);
+    assert_eq!(sealing.sealed_now(), 2);
+    assert_eq!(fx.restore("k-exec0"), sorted(&["a0", "a1"]));
+    assert_eq!(fx.restore("k-exec1"), sorted(&["b0"]));
+    for key in ["k-exec0", "k-exec1"] {
+        assert_eq!(
+            fx.objects(&format!("checkpoints/{key}/attempts/1/interruption.json"))
+                .await
+                .len(),
+            1,
+            "{key} sealed"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -508,7 +566,7 @@ async fn a_spot_notice_in_instance_metadata_makes_record_upload_within_five_seco
     // The instance id comes from the (IMDSv2) metadata service.
     let run = fx.run(with_imds(&["start", "--key", "k-spot"]));
     assert_eq!(run.stdout.trim(), "1", "{run:?}");
-    assert!(fx.objects("claims/i-0imds00000000001.json").await.len() == 1);
+    assert!(fx.objects("claims/i-0imds00000000001/0.json").await.len() == 1);
 
     let junit = fx.path("report.xml");
     let log = fx.path("record.log");

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::Value;
 use shared::aws::metrics::MetricsSink;
 use shared::aws::store::ObjectStore;
-use shared::checkpoint::{CheckpointKey, Interruption, layout, read_claim};
+use shared::checkpoint::{CheckpointKey, Interruption, layout, read_claims};
 use shared::ci::Problem;
 use shared::ci::builds::{
     AgentPresence, BuildControl, FinishedBuild, Queued, Requeue, is_not_found,
@@ -453,40 +453,42 @@ impl Handler {
     }
 
     /// The interruption record handle-interruption sealed for the build's instance, when
-    /// its time fits the build. The agent name must contain the instance id.
+    /// its time fits the build: any executor's claim of the instance will do, since the
+    /// instance was interrupted under all of them. The agent name must contain the
+    /// instance id.
     async fn interruption(&self, build: &FinishedBuild) -> Result<Option<String>> {
         let Some(instance) = build.agent.as_deref().and_then(instance_id_in) else {
             return Ok(None);
         };
         let store = self.store.as_ref();
-        let Some(claim) = read_claim(store, instance).await? else {
-            return Ok(None);
-        };
-        let key = CheckpointKey::parse(&claim.key)?;
-        let object = layout::interruption(&key, claim.attempt);
-        let Some(body) = store.get(&object).await? else {
-            return Ok(None);
-        };
-        let record: Interruption = match serde_json::from_slice(&body) {
-            Ok(record) => record,
-            Err(e) => {
-                tracing::warn!(object = %object, error = %e, "corrupt interruption record ignored");
-                return Ok(None);
-            }
-        };
         let slack = chrono::Duration::minutes(INTERRUPTION_SLACK_MINUTES);
-        let fits = record.instance_id == instance
-            && build.started_at.is_none_or(|s| record.at >= s - slack)
-            && build.finished_at.is_none_or(|f| record.at <= f + slack);
-        Ok(fits.then(|| {
-            format!(
-                "interruption record: {instance} interrupted at {} (checkpoint {:?} attempt {}, {} tests kept)",
-                record.at.to_rfc3339(),
-                record.key,
-                record.attempt,
-                record.passed
-            )
-        }))
+        for claim in read_claims(store, instance).await? {
+            let key = CheckpointKey::parse(&claim.key)?;
+            let object = layout::interruption(&key, claim.attempt);
+            let Some(body) = store.get(&object).await? else {
+                continue;
+            };
+            let record: Interruption = match serde_json::from_slice(&body) {
+                Ok(record) => record,
+                Err(e) => {
+                    tracing::warn!(object = %object, error = %e, "corrupt interruption record ignored");
+                    continue;
+                }
+            };
+            let fits = record.instance_id == instance
+                && build.started_at.is_none_or(|s| record.at >= s - slack)
+                && build.finished_at.is_none_or(|f| record.at <= f + slack);
+            if fits {
+                return Ok(Some(format!(
+                    "interruption record: {instance} interrupted at {} (checkpoint {:?} attempt {}, {} tests kept)",
+                    record.at.to_rfc3339(),
+                    record.key,
+                    record.attempt,
+                    record.passed
+                )));
+            }
+        }
+        Ok(None)
     }
 }
 
@@ -882,6 +884,7 @@ mod tests {
         let key = CheckpointKey::parse("app@9cf121f0#shard-1").expect("key");
         let claim = Claim {
             instance_id: "i-0a1b2c3d4e5f67890".into(),
+            slot: "0".into(),
             key: key.as_str().into(),
             attempt: 1,
             claimed_at: now() - chrono::Duration::minutes(19),
@@ -897,7 +900,7 @@ mod tests {
         };
         for (object, value) in [
             (
-                layout::claim(&claim.instance_id),
+                layout::claim(&claim.instance_id, &claim.slot),
                 serde_json::to_vec(&claim),
             ),
             (

@@ -255,22 +255,36 @@ impl Handler {
         response: &mut Response,
         datums: &mut Vec<Datum>,
     ) {
-        match seal(self.ports.store.as_ref(), instance_id, reason, at).await {
-            Ok(SealOutcome::Sealed(record)) => {
+        let sealing = match seal(self.ports.store.as_ref(), instance_id, reason, at).await {
+            Ok(sealing) => sealing,
+            Err(e) => return response.errors.push(format!("checkpoint: {e}")),
+        };
+        let mut records = Vec::new();
+        for outcome in &sealing.outcomes {
+            let (SealOutcome::Sealed(record) | SealOutcome::AlreadySealed(record)) = outcome;
+            if matches!(outcome, SealOutcome::Sealed(_)) {
                 tracing::info!(key = %record.key, attempt = record.attempt, passed = record.passed, "checkpoint sealed");
                 datums.push(count("CheckpointsSealed", pool));
-                response.checkpoint =
-                    Some(serde_json::json!({"outcome": "sealed", "record": record}));
             }
-            Ok(SealOutcome::AlreadySealed(record)) => {
-                response.checkpoint =
-                    Some(serde_json::json!({"outcome": "already-sealed", "record": record}))
-            }
-            Ok(SealOutcome::NoClaim) => {
-                response.checkpoint = Some(serde_json::json!({"outcome": "no-claim"}))
-            }
-            Err(e) => response.errors.push(format!("checkpoint: {e}")),
+            records.push(record);
         }
+        response
+            .errors
+            .extend(sealing.errors.iter().map(|e| format!("checkpoint: {e}")));
+        // One build per instance is the common case: its record, as before slots; an agent
+        // with several executors lists every build's record.
+        let outcome = if sealing.sealed_now() > 0 {
+            "sealed"
+        } else if records.is_empty() {
+            "no-claim"
+        } else {
+            "already-sealed"
+        };
+        response.checkpoint = Some(match records.as_slice() {
+            [] => serde_json::json!({"outcome": outcome}),
+            [record] => serde_json::json!({"outcome": outcome, "record": record}),
+            many => serde_json::json!({"outcome": outcome, "records": many}),
+        });
     }
 
     /// Our hook: offline first, then complete at once when idle or record a drain when busy.

@@ -92,6 +92,25 @@ pub fn validate_instance_id(id: &str) -> Result<()> {
     }
 }
 
+/// The executor slot a claim is for: one S3 key segment (letters, digits, `-`, `_`, `.`;
+/// not `.` or `..`; at most 64). Jenkins' `EXECUTOR_NUMBER` is one.
+pub fn validate_slot(slot: &str) -> Result<()> {
+    let ok = !slot.is_empty()
+        && slot.len() <= 64
+        && slot != "."
+        && slot != ".."
+        && slot
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Failed(format!(
+            "executor slot {slot:?} is not usable (letters, digits, '-', '_' and '.', at most 64)"
+        )))
+    }
+}
+
 /// A test id can go in the one-per-line pass and skip lists: not blank, no line break,
 /// not absurdly long.
 pub fn is_test_id(id: &str) -> bool {
@@ -153,6 +172,16 @@ mod tests {
         }
         for bad in ["", "i-1/../x", "i 1", &"i".repeat(65)] {
             assert!(validate_instance_id(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn slots() {
+        for ok in ["0", "3", "gpu-1", "a_b.c"] {
+            assert!(validate_slot(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "1/2", "a b", &"s".repeat(65)] {
+            assert!(validate_slot(bad).is_err(), "{bad:?}");
         }
     }
 

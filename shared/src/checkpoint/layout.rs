@@ -2,7 +2,8 @@
 //! keys, so the documented layout (tools/ci-checkpoint/README.md) and the code agree:
 //!
 //! ```text
-//! claims/<instance-id>.json                                   Claim: the build running on the instance
+//! claims/<instance-id>/<slot>.json                            Claim: the build running on one executor of the instance
+//! claims/<instance-id>.json                                   Claim: the same, written by ci-checkpoint before slots (read only)
 //! checkpoints/<key>/attempts/<n>/started.json                 Claim: attempt n exists (numbers the next one)
 //! checkpoints/<key>/attempts/<n>/parts/<seq>-<writer>.json    Part: passes uploaded once, never rewritten
 //! checkpoints/<key>/attempts/<n>/interruption.json            Interruption: attempt n was sealed
@@ -11,7 +12,20 @@
 
 use super::key::CheckpointKey;
 
-pub fn claim(instance_id: &str) -> String {
+/// The claim of the build on executor `slot` of the instance: one per executor, so the
+/// builds of a multi-executor agent do not overwrite each other's claim.
+pub fn claim(instance_id: &str, slot: &str) -> String {
+    format!("{}{slot}.json", claims_prefix(instance_id))
+}
+
+/// Every slot's claim of the instance; the trailing `/` keeps `i-1` from matching `i-10`.
+pub fn claims_prefix(instance_id: &str) -> String {
+    format!("claims/{instance_id}/")
+}
+
+/// The one claim per instance that ci-checkpoint wrote before it had slots; still sealed,
+/// so an agent image with the older ci-checkpoint keeps working during an upgrade.
+pub fn legacy_claim(instance_id: &str) -> String {
     format!("claims/{instance_id}.json")
 }
 
@@ -63,7 +77,10 @@ mod tests {
     #[test]
     fn objects_and_their_attempts() {
         let key = CheckpointKey::parse("app/main").expect("valid");
-        assert_eq!(claim("i-1"), "claims/i-1.json");
+        assert_eq!(claim("i-1", "0"), "claims/i-1/0.json");
+        assert!(claim("i-10", "0").starts_with(&claims_prefix("i-10")));
+        assert!(!claim("i-10", "0").starts_with(&claims_prefix("i-1")));
+        assert_eq!(legacy_claim("i-1"), "claims/i-1.json");
         assert_eq!(passed(&key), "checkpoints/app!2Fmain/passed.json");
         let part = part(&key, 12, 3, "w1");
         assert_eq!(

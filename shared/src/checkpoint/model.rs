@@ -5,11 +5,14 @@ use std::collections::BTreeSet;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-/// `claims/<instance-id>.json` (and a copy as the attempt's `started.json`): the build
-/// that runs on the instance, so the seal knows what to seal.
+/// `claims/<instance-id>/<slot>.json` (and a copy as the attempt's `started.json`): the
+/// build that runs on one executor of the instance, so the seal knows what to seal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claim {
     pub instance_id: String,
+    /// The executor the build runs on (`0` for claims written before slots).
+    #[serde(default = "first_slot")]
+    pub slot: String,
     /// The checkpoint key as the build gave it (not encoded).
     pub key: String,
     pub attempt: u32,
@@ -51,11 +54,31 @@ pub struct Interruption {
     pub passed: usize,
 }
 
+fn first_slot() -> String {
+    "0".to_owned()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SealOutcome {
     Sealed(Interruption),
     /// This claim's attempt was sealed before (a duplicate event): the first record.
     AlreadySealed(Interruption),
-    /// No build claimed the instance: nothing to seal.
-    NoClaim,
+}
+
+/// What sealing an instance did, claim by claim. No outcome and no error: no build had
+/// claimed the instance. A claim that could not be sealed does not stop the others.
+#[derive(Debug, Default)]
+pub struct Sealing {
+    pub outcomes: Vec<SealOutcome>,
+    pub errors: Vec<crate::error::Error>,
+}
+
+impl Sealing {
+    /// The records sealed now (not by an earlier delivery of the same event).
+    pub fn sealed_now(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|o| matches!(o, SealOutcome::Sealed(_)))
+            .count()
+    }
 }

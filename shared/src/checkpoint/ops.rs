@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::key::{CheckpointKey, is_test_id, validate_instance_id};
+use super::key::{CheckpointKey, is_test_id, validate_instance_id, validate_slot};
 use super::layout;
 use super::model::{Claim, Part, PassList};
 use crate::aws::store::ObjectStore;
@@ -35,36 +35,85 @@ pub(crate) async fn write_json<T: Serialize>(
     store.put(object, body).await
 }
 
-/// The build that claimed `instance_id`, if any. A corrupt claim is an error: it is
-/// ours to write, so garbage there means something else writes into the bucket.
-pub async fn read_claim(store: &dyn ObjectStore, instance_id: &str) -> Result<Option<Claim>> {
+/// The build that claimed executor `slot` of `instance_id`, if any. A corrupt claim is an
+/// error: it is ours to write, so garbage there means something else writes into the bucket.
+pub async fn read_claim(
+    store: &dyn ObjectStore,
+    instance_id: &str,
+    slot: &str,
+) -> Result<Option<Claim>> {
     validate_instance_id(instance_id)?;
-    let object = layout::claim(instance_id);
-    match read_json::<Claim>(store, &object).await? {
+    validate_slot(slot)?;
+    read_claim_object(store, &layout::claim(instance_id, slot)).await
+}
+
+/// Every build that claimed an executor of `instance_id` (with a claim from before slots),
+/// in slot order.
+pub async fn read_claims(store: &dyn ObjectStore, instance_id: &str) -> Result<Vec<Claim>> {
+    let mut claims = Vec::new();
+    for object in claim_objects(store, instance_id).await? {
+        if let Some(claim) = read_claim_object(store, &object).await? {
+            claims.push(claim);
+        }
+    }
+    Ok(claims)
+}
+
+/// The claims of `instance_id` that exist: its slots' in order, then the claim from before
+/// slots. One listing finds both (`claims/<id>` is a prefix of each); the filter drops
+/// another instance whose id merely starts with this one.
+pub(crate) async fn claim_objects(
+    store: &dyn ObjectStore,
+    instance_id: &str,
+) -> Result<Vec<String>> {
+    validate_instance_id(instance_id)?;
+    let slots = layout::claims_prefix(instance_id);
+    let legacy = layout::legacy_claim(instance_id);
+    let listed = store.list(&format!("claims/{instance_id}")).await?;
+    let has_legacy = listed.contains(&legacy);
+    let mut objects: Vec<String> = listed
+        .into_iter()
+        .filter(|o| o.starts_with(&slots))
+        .collect();
+    objects.sort();
+    if has_legacy {
+        objects.push(legacy);
+    }
+    Ok(objects)
+}
+
+pub(crate) async fn read_claim_object(
+    store: &dyn ObjectStore,
+    object: &str,
+) -> Result<Option<Claim>> {
+    match read_json::<Claim>(store, object).await? {
         None => Ok(None),
         Some(Ok(claim)) => Ok(Some(claim)),
         Some(Err(e)) => Err(Error::Failed(format!("claim {object} is corrupt: {e}"))),
     }
 }
 
-/// Claims `instance_id` for the next attempt of `key` and returns the claim. The
-/// attempt's `started.json` is written first so the attempt is numbered even when it
-/// uploads nothing before it dies.
+/// Claims executor `slot` of `instance_id` for the next attempt of `key` and returns the
+/// claim. The attempt's `started.json` is written first so the attempt is numbered even
+/// when it uploads nothing before it dies.
 pub async fn start(
     store: &dyn ObjectStore,
     instance_id: &str,
+    slot: &str,
     key: &CheckpointKey,
     now: DateTime<Utc>,
 ) -> Result<Claim> {
     validate_instance_id(instance_id)?;
+    validate_slot(slot)?;
     let claim = Claim {
         instance_id: instance_id.to_owned(),
+        slot: slot.to_owned(),
         key: key.as_str().to_owned(),
         attempt: next_attempt(store, key).await?,
         claimed_at: now,
     };
     write_json(store, &layout::started(key, claim.attempt), &claim).await?;
-    write_json(store, &layout::claim(instance_id), &claim).await?;
+    write_json(store, &layout::claim(instance_id, slot), &claim).await?;
     Ok(claim)
 }
 
@@ -182,36 +231,78 @@ mod tests {
     async fn start_numbers_attempts_and_claims_the_instance() {
         let store = MemoryStore::default();
         let key = CheckpointKey::parse("app#1").expect("valid");
-        let first = start(&store, "i-1", &key, at(1)).await.expect("starts");
+        let first = start(&store, "i-1", "0", &key, at(1))
+            .await
+            .expect("starts");
         assert_eq!(first.attempt, 1);
-        let second = start(&store, "i-2", &key, at(2)).await.expect("starts");
+        let second = start(&store, "i-2", "0", &key, at(2))
+            .await
+            .expect("starts");
         assert_eq!(second.attempt, 2, "an attempt with no uploads still counts");
         assert_eq!(
-            read_claim(&store, "i-2").await.expect("reads"),
+            read_claim(&store, "i-2", "0").await.expect("reads"),
             Some(second)
         );
         let other = CheckpointKey::parse("app#10").expect("valid");
         assert_eq!(
-            start(&store, "i-3", &other, at(3))
+            start(&store, "i-3", "0", &other, at(3))
                 .await
                 .expect("starts")
                 .attempt,
             1
         );
-        assert!(start(&store, "i/../x", &key, at(3)).await.is_err());
+        assert!(start(&store, "i/../x", "0", &key, at(3)).await.is_err());
+        assert!(start(&store, "i-3", "../0", &key, at(3)).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn each_executor_keeps_its_own_claim_and_older_claims_still_count() {
+        let store = MemoryStore::default();
+        let (a, b) = (
+            CheckpointKey::parse("app#1").expect("valid"),
+            CheckpointKey::parse("lib#9").expect("valid"),
+        );
+        let on_0 = start(&store, "i-1", "0", &a, at(1)).await.expect("starts");
+        let on_1 = start(&store, "i-1", "1", &b, at(2)).await.expect("starts");
+        assert_eq!(
+            read_claim(&store, "i-1", "0").await.expect("reads"),
+            Some(on_0.clone())
+        );
+        // A claim ci-checkpoint wrote before slots, and another instance's with a longer id.
+        let legacy = Claim {
+            instance_id: "i-1".into(),
+            slot: "0".into(),
+            key: "old#3".into(),
+            attempt: 1,
+            claimed_at: at(0),
+        };
+        let body = serde_json::json!({"instance_id": "i-1", "key": "old#3", "attempt": 1, "claimed_at": at(0)});
+        store
+            .put("claims/i-1.json", body.to_string().into_bytes())
+            .await
+            .expect("puts");
+        start(&store, "i-10", "0", &a, at(3)).await.expect("starts");
+        assert_eq!(
+            read_claims(&store, "i-1").await.expect("reads"),
+            vec![on_0, on_1, legacy]
+        );
+        assert_eq!(read_claims(&store, "i-2").await.expect("reads"), vec![]);
     }
 
     #[tokio::test]
     async fn a_corrupt_claim_is_an_error() {
         let store = MemoryStore::default();
         store
-            .put("claims/i-1.json", b"{".to_vec())
+            .put("claims/i-1/0.json", b"{".to_vec())
             .await
             .expect("puts");
-        let err = read_claim(&store, "i-1").await.err().map(|e| e.to_string());
+        let err = read_claim(&store, "i-1", "0")
+            .await
+            .err()
+            .map(|e| e.to_string());
         assert!(
             err.as_deref()
-                .is_some_and(|e| e.contains("claims/i-1.json is corrupt")),
+                .is_some_and(|e| e.contains("claims/i-1/0.json is corrupt")),
             "{err:?}"
         );
     }

@@ -32,23 +32,24 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Reads the instance's claim, which must name `key` (`start` writes it), and what
-    /// the claimed attempt has uploaded so far, so a restarted recorder or a `flush`
-    /// after a `record` uploads only what is new.
+    /// Reads the claim of the instance's executor `slot`, which must name `key` (`start`
+    /// writes it), and what the claimed attempt has uploaded so far, so a restarted
+    /// recorder or a `flush` after a `record` uploads only what is new.
     pub async fn resume(
         store: &dyn ObjectStore,
         instance_id: &str,
+        slot: &str,
         key: &CheckpointKey,
         writer: &str,
     ) -> Result<Recorder> {
-        let claim = read_claim(store, instance_id).await?.ok_or_else(|| {
+        let claim = read_claim(store, instance_id, slot).await?.ok_or_else(|| {
             Error::Failed(format!(
-                "instance {instance_id} has no checkpoint claim: run `ci-checkpoint start --key {key}` first"
+                "executor {slot} of instance {instance_id} has no checkpoint claim: run `ci-checkpoint start --key {key}` first"
             ))
         })?;
         if claim.key != key.as_str() {
             return Err(Error::Failed(format!(
-                "instance {instance_id} is claimed by checkpoint key {:?}, not {:?}: run `ci-checkpoint start --key {key}` first",
+                "executor {slot} of instance {instance_id} is claimed by checkpoint key {:?}, not {:?}: run `ci-checkpoint start --key {key}` first (with the same executor slot)",
                 claim.key,
                 key.as_str()
             )));
@@ -122,10 +123,10 @@ mod tests {
     async fn flushes_upload_only_new_passes_as_new_parts() {
         let store = MemoryStore::default();
         let key = CheckpointKey::parse("k").expect("valid");
-        start(&store, "i-1", &key, Utc::now())
+        start(&store, "i-1", "0", &key, Utc::now())
             .await
             .expect("starts");
-        let mut recorder = Recorder::resume(&store, "i-1", &key, "w1")
+        let mut recorder = Recorder::resume(&store, "i-1", "0", &key, "w1")
             .await
             .expect("resumes");
         assert_eq!(
@@ -156,7 +157,7 @@ mod tests {
         assert_eq!(parts.len(), 2, "{parts:?}");
 
         // A second writer (a `flush` after `record`) sees what is uploaded already.
-        let mut later = Recorder::resume(&store, "i-1", &key, "w2")
+        let mut later = Recorder::resume(&store, "i-1", "0", &key, "w2")
             .await
             .expect("resumes");
         assert_eq!(
@@ -184,7 +185,7 @@ mod tests {
     async fn resume_needs_a_claim_for_this_key() {
         let store = MemoryStore::default();
         let key = CheckpointKey::parse("k").expect("valid");
-        let err = Recorder::resume(&store, "i-1", &key, "w")
+        let err = Recorder::resume(&store, "i-1", "0", &key, "w")
             .await
             .err()
             .map(|e| e.to_string());
@@ -194,10 +195,10 @@ mod tests {
             "{err:?}"
         );
         let other = CheckpointKey::parse("other").expect("valid");
-        start(&store, "i-1", &other, Utc::now())
+        start(&store, "i-1", "0", &other, Utc::now())
             .await
             .expect("starts");
-        let err = Recorder::resume(&store, "i-1", &key, "w")
+        let err = Recorder::resume(&store, "i-1", "0", &key, "w")
             .await
             .err()
             .map(|e| e.to_string());

@@ -5,16 +5,19 @@ use chrono::{DateTime, Utc};
 
 use super::key::CheckpointKey;
 use super::layout;
-use super::model::{Interruption, PassList, SealOutcome};
-use super::ops::{read_claim, read_json, read_parts, read_pass_list, write_json};
+use super::model::{Claim, Interruption, PassList, SealOutcome, Sealing};
+use super::ops::{
+    claim_objects, read_claim_object, read_json, read_parts, read_pass_list, write_json,
+};
 use crate::aws::store::ObjectStore;
 use crate::error::Result;
 
-/// Seals the checkpoint of the build that claimed `instance_id`: every part of the
-/// claimed attempt and of earlier attempts goes into `passed.json`, then the attempt's
-/// `interruption.json` is written (last, so its presence means the pass list is done).
+/// Seals the checkpoint of every build that claimed an executor of `instance_id`: every
+/// part of the claimed attempt and of earlier attempts goes into `passed.json`, then the
+/// attempt's `interruption.json` is written (last, so its presence means the pass list
+/// is done). A claim that fails to seal does not keep the others from being sealed.
 ///
-/// Idempotent: when the attempt already has an interruption record, that record is
+/// Idempotent: when an attempt already has an interruption record, that record is
 /// returned as `AlreadySealed` and nothing is written. A seal that died between its two
 /// writes is simply redone. `at` and `reason` are the event's.
 ///
@@ -25,10 +28,28 @@ pub async fn seal(
     instance_id: &str,
     reason: &str,
     at: DateTime<Utc>,
+) -> Result<Sealing> {
+    let mut sealing = Sealing::default();
+    for object in claim_objects(store, instance_id).await? {
+        let sealed = match read_claim_object(store, &object).await {
+            Ok(None) => continue,
+            Ok(Some(claim)) => seal_claim(store, claim, reason, at).await,
+            Err(e) => Err(e),
+        };
+        match sealed {
+            Ok(outcome) => sealing.outcomes.push(outcome),
+            Err(e) => sealing.errors.push(e),
+        }
+    }
+    Ok(sealing)
+}
+
+async fn seal_claim(
+    store: &dyn ObjectStore,
+    claim: Claim,
+    reason: &str,
+    at: DateTime<Utc>,
 ) -> Result<SealOutcome> {
-    let Some(claim) = read_claim(store, instance_id).await? else {
-        return Ok(SealOutcome::NoClaim);
-    };
     let key = CheckpointKey::parse(&claim.key)?;
     let record_object = layout::interruption(&key, claim.attempt);
     match read_json::<Interruption>(store, &record_object).await? {
@@ -98,7 +119,17 @@ mod tests {
     }
 
     async fn record(store: &MemoryStore, instance: &str, key: &CheckpointKey, batches: &[&[&str]]) {
-        let mut recorder = Recorder::resume(store, instance, key, "w")
+        record_on(store, instance, "0", key, batches).await
+    }
+
+    async fn record_on(
+        store: &MemoryStore,
+        instance: &str,
+        slot: &str,
+        key: &CheckpointKey,
+        batches: &[&[&str]],
+    ) {
+        let mut recorder = Recorder::resume(store, instance, slot, key, "w")
             .await
             .expect("resumes");
         let mut passed = BTreeSet::new();
@@ -111,13 +142,24 @@ mod tests {
         }
     }
 
+    /// The one outcome of sealing an instance with one claim.
+    async fn seal_one(
+        store: &MemoryStore,
+        instance: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> SealOutcome {
+        let sealing = seal(store, instance, reason, at).await.expect("seals");
+        assert!(sealing.errors.is_empty(), "{:?}", sealing.errors);
+        assert_eq!(sealing.outcomes.len(), 1, "{:?}", sealing.outcomes);
+        sealing.outcomes.into_iter().next().expect("one outcome")
+    }
+
     #[tokio::test]
     async fn no_claim_no_seal() {
         let store = MemoryStore::default();
-        assert_eq!(
-            seal(&store, "i-1", "spot", at(2)).await.expect("seals"),
-            SealOutcome::NoClaim
-        );
+        let sealing = seal(&store, "i-1", "spot", at(2)).await.expect("seals");
+        assert!(sealing.outcomes.is_empty() && sealing.errors.is_empty());
         assert!(
             store.keys().is_empty(),
             "nothing written: {:?}",
@@ -129,12 +171,12 @@ mod tests {
     async fn seal_consolidates_and_a_second_seal_changes_nothing() {
         let store = MemoryStore::default();
         let key = CheckpointKey::parse("app/main@abc#1").expect("valid");
-        start(&store, "i-1", &key, at(0)).await.expect("starts");
+        start(&store, "i-1", "0", &key, at(0))
+            .await
+            .expect("starts");
         record(&store, "i-1", &key, &[&["a", "b"], &["c"]]).await;
 
-        let first = seal(&store, "i-1", "spot interruption", at(2))
-            .await
-            .expect("seals");
+        let first = seal_one(&store, "i-1", "spot interruption", at(2)).await;
         let expected = Interruption {
             instance_id: "i-1".into(),
             key: "app/main@abc#1".into(),
@@ -152,9 +194,7 @@ mod tests {
 
         // A late upload after the seal, then the duplicate event (other time, other reason).
         record(&store, "i-1", &key, &[&["a", "b", "c", "d"]]).await;
-        let again = seal(&store, "i-1", "duplicate", at(3))
-            .await
-            .expect("seals");
+        let again = seal_one(&store, "i-1", "duplicate", at(3)).await;
         assert_eq!(again, SealOutcome::AlreadySealed(expected));
         assert_eq!(
             store.get(&layout::passed(&key)).await.expect("reads"),
@@ -171,16 +211,21 @@ mod tests {
     async fn a_later_attempt_seals_on_top_of_earlier_ones_including_unsealed_ones() {
         let store = MemoryStore::default();
         let key = CheckpointKey::parse("k").expect("valid");
-        start(&store, "i-1", &key, at(0)).await.expect("starts");
+        start(&store, "i-1", "0", &key, at(0))
+            .await
+            .expect("starts");
         record(&store, "i-1", &key, &[&["a"]]).await;
         // Attempt 1 died without a seal (agent lost); attempt 2 on another instance.
-        start(&store, "i-2", &key, at(5)).await.expect("starts");
+        start(&store, "i-2", "0", &key, at(5))
+            .await
+            .expect("starts");
         record(&store, "i-2", &key, &[&["b"]]).await;
         // A part of attempt 3 (claimed elsewhere) is not attempt 2's to consolidate.
-        start(&store, "i-3", &key, at(6)).await.expect("starts");
+        start(&store, "i-3", "0", &key, at(6))
+            .await
+            .expect("starts");
         record(&store, "i-3", &key, &[&["z"]]).await;
-        let SealOutcome::Sealed(record) = seal(&store, "i-2", "spot", at(7)).await.expect("seals")
-        else {
+        let SealOutcome::Sealed(record) = seal_one(&store, "i-2", "spot", at(7)).await else {
             panic!("expected a new seal");
         };
         assert_eq!((record.attempt, record.passed), (2, 2));
@@ -200,18 +245,89 @@ mod tests {
     async fn a_corrupt_part_is_skipped_and_kept() {
         let store = MemoryStore::default();
         let key = CheckpointKey::parse("k").expect("valid");
-        start(&store, "i-1", &key, at(0)).await.expect("starts");
+        start(&store, "i-1", "0", &key, at(0))
+            .await
+            .expect("starts");
         record(&store, "i-1", &key, &[&["a"]]).await;
         let corrupt = layout::part(&key, 1, 9, "x");
         store
             .put(&corrupt, b"not json".to_vec())
             .await
             .expect("puts");
-        let outcome = seal(&store, "i-1", "spot", at(2)).await.expect("seals");
+        let outcome = seal_one(&store, "i-1", "spot", at(2)).await;
         assert!(
             matches!(outcome, SealOutcome::Sealed(ref r) if r.passed == 1),
             "{outcome:?}"
         );
         assert!(store.keys().contains(&corrupt));
+    }
+
+    #[tokio::test]
+    async fn every_executor_of_the_instance_is_sealed() {
+        // Two builds on a two-executor agent, and a third on another instance.
+        let store = MemoryStore::default();
+        let (app, lib) = (
+            CheckpointKey::parse("app#1").expect("valid"),
+            CheckpointKey::parse("lib#4").expect("valid"),
+        );
+        start(&store, "i-1", "0", &app, at(0))
+            .await
+            .expect("starts");
+        start(&store, "i-1", "1", &lib, at(1))
+            .await
+            .expect("starts");
+        start(&store, "i-2", "0", &app, at(1))
+            .await
+            .expect("starts");
+        record_on(&store, "i-1", "0", &app, &[&["a1", "a2"]]).await;
+        record_on(&store, "i-1", "1", &lib, &[&["l1"]]).await;
+        let sealing = seal(&store, "i-1", "spot", at(3)).await.expect("seals");
+        assert!(sealing.errors.is_empty(), "{:?}", sealing.errors);
+        assert_eq!(sealing.sealed_now(), 2);
+        let sealed: Vec<(String, usize)> = sealing
+            .outcomes
+            .iter()
+            .map(|o| match o {
+                SealOutcome::Sealed(r) | SealOutcome::AlreadySealed(r) => (r.key.clone(), r.passed),
+            })
+            .collect();
+        assert_eq!(
+            sealed,
+            vec![("app#1".to_owned(), 2), ("lib#4".to_owned(), 1)]
+        );
+        assert_eq!(
+            restore(&store, &lib).await.expect("restores").tests,
+            set(&["l1"])
+        );
+        // The duplicate event: both already sealed, nothing new.
+        assert_eq!(
+            seal(&store, "i-1", "again", at(4))
+                .await
+                .expect("seals")
+                .sealed_now(),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_corrupt_claim_is_an_error_that_does_not_stop_the_other_seals() {
+        let store = MemoryStore::default();
+        let key = CheckpointKey::parse("app#1").expect("valid");
+        start(&store, "i-1", "0", &key, at(0))
+            .await
+            .expect("starts");
+        record(&store, "i-1", &key, &[&["a"]]).await;
+        store
+            .put("claims/i-1/1.json", b"{".to_vec())
+            .await
+            .expect("puts");
+        let sealing = seal(&store, "i-1", "spot", at(2)).await.expect("lists");
+        assert_eq!(sealing.sealed_now(), 1);
+        let errors: Vec<String> = sealing.errors.iter().map(|e| e.to_string()).collect();
+        assert_eq!(errors.len(), 1);
+        assert!(
+            errors[0].contains("claims/i-1/1.json is corrupt"),
+            "{errors:?}"
+        );
     }
 }

@@ -20,6 +20,8 @@ OPTIONS:
   --key K            checkpoint key, stable across retries (job + commit + shard)  [CI_CHECKPOINT_KEY]
   --bucket B         S3 bucket                                                    [CHECKPOINT_BUCKET]
   --instance-id I    this instance         [CI_CHECKPOINT_INSTANCE_ID, else instance metadata]
+  --slot S           the executor the build runs on, when an agent runs several builds at
+                     once                  [CI_CHECKPOINT_SLOT, else Jenkins' EXECUTOR_NUMBER, else 0]
   --passlist FILE    a file of passed test ids, one a line (repeatable)
   --junit PATH       a JUnit XML report, or a directory of them (repeatable)
   --every SECS       record: upload every SECS seconds (default 5)
@@ -44,6 +46,7 @@ pub struct Args {
     pub key: Option<String>,
     pub bucket: Option<String>,
     pub instance_id: Option<String>,
+    pub slot: Option<String>,
     pub sources: Vec<Source>,
     pub every: Duration,
     pub until_pid: Option<u32>,
@@ -65,6 +68,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         key: None,
         bucket: None,
         instance_id: None,
+        slot: None,
         sources: Vec::new(),
         every: Duration::from_secs(5),
         until_pid: None,
@@ -88,6 +92,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--key" => parsed.key = Some(value()?),
             "--bucket" => parsed.bucket = Some(value()?),
             "--instance-id" => parsed.instance_id = Some(value()?),
+            "--slot" => parsed.slot = Some(value()?),
             "--passlist" => parsed
                 .sources
                 .push(Source::PassList(PathBuf::from(value()?))),
@@ -129,8 +134,9 @@ mod tests {
 
     #[test]
     fn options_in_both_spellings() {
-        let args = parse_str("record --key=k --bucket b --passlist p.txt --junit=r.xml --every 2 --until-pid 42 --strict")
+        let args = parse_str("record --key=k --bucket b --passlist p.txt --junit=r.xml --every 2 --until-pid 42 --strict --slot=3")
             .expect("parses");
+        assert_eq!(args.slot.as_deref(), Some("3"));
         assert_eq!(args.command, Command::Record);
         assert_eq!(
             (args.key.as_deref(), args.bucket.as_deref()),

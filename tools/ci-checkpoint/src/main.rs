@@ -23,7 +23,7 @@ use aws_config::timeout::TimeoutConfig;
 use chrono::Utc;
 use shared::aws::load_sdk_config;
 use shared::aws::store::S3Store;
-use shared::checkpoint::{self, CheckpointKey, validate_instance_id};
+use shared::checkpoint::{self, CheckpointKey, validate_instance_id, validate_slot};
 use shared::config::Env;
 use shared::{Error, Result, telemetry};
 
@@ -66,6 +66,22 @@ async fn main() -> ExitCode {
     }
 }
 
+/// The executor slot of the claim: several builds on one agent (Jenkins executors) each
+/// claim their own, so an interruption seals all of them.
+fn slot(args: &Args, env: &Env) -> Result<String> {
+    let slot = args
+        .slot
+        .as_deref()
+        .or(env.get("CI_CHECKPOINT_SLOT"))
+        .or(env.get("EXECUTOR_NUMBER"))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("0")
+        .to_owned();
+    validate_slot(&slot)?;
+    Ok(slot)
+}
+
 fn name(command: Command) -> &'static str {
     match command {
         Command::Start => "start",
@@ -94,11 +110,12 @@ async fn run(command: Command, args: &Args, env: &Env) -> Result<bool> {
         })?,
     };
     validate_instance_id(&instance_id)?;
+    let slot = slot(args, env)?;
     match command {
         Command::Start => {
-            let claim = checkpoint::start(&store, &instance_id, &key, Utc::now()).await?;
+            let claim = checkpoint::start(&store, &instance_id, &slot, &key, Utc::now()).await?;
             let _ = writeln!(std::io::stdout(), "{}", claim.attempt);
-            tracing::info!(key = %key, attempt = claim.attempt, instance = %instance_id, "claimed this instance for the build");
+            tracing::info!(key = %key, attempt = claim.attempt, instance = %instance_id, slot = %slot, "claimed this executor for the build");
             Ok(true)
         }
         Command::Flush => {
@@ -107,13 +124,23 @@ async fn run(command: Command, args: &Args, env: &Env) -> Result<bool> {
             }) {
                 tracing::warn!("none of the pass lists or reports exists yet: nothing to upload");
             }
-            let mut recording =
-                Recording::new(&store, instance_id, key, Sources::new(args.sources.clone()));
+            let mut recording = Recording::new(
+                &store,
+                instance_id,
+                slot,
+                key,
+                Sources::new(args.sources.clone()),
+            );
             Ok(recording.flush("flush").await)
         }
         Command::Record => {
-            let recording =
-                Recording::new(&store, instance_id, key, Sources::new(args.sources.clone()));
+            let recording = Recording::new(
+                &store,
+                instance_id,
+                slot,
+                key,
+                Sources::new(args.sources.clone()),
+            );
             record::record(recording, imds, args.every, args.until_pid)
                 .await
                 .map_err(|e| Error::Failed(format!("cannot watch for signals: {e}")))

@@ -25,6 +25,7 @@ const AFTER_NOTICE: Duration = Duration::from_secs(1);
 pub struct Recording<'a> {
     store: &'a dyn ObjectStore,
     instance_id: String,
+    slot: String,
     key: CheckpointKey,
     writer: String,
     sources: Sources,
@@ -37,12 +38,14 @@ impl<'a> Recording<'a> {
     pub fn new(
         store: &'a dyn ObjectStore,
         instance_id: String,
+        slot: String,
         key: CheckpointKey,
         sources: Sources,
     ) -> Recording<'a> {
         Recording {
             store,
             instance_id,
+            slot,
             key,
             writer: shared::checkpoint::writer_id(),
             sources,
@@ -60,9 +63,17 @@ impl<'a> Recording<'a> {
             Err(e) => self.files.failed(&e),
         }
         if self.recorder.is_none() {
-            match Recorder::resume(self.store, &self.instance_id, &self.key, &self.writer).await {
+            match Recorder::resume(
+                self.store,
+                &self.instance_id,
+                &self.slot,
+                &self.key,
+                &self.writer,
+            )
+            .await
+            {
                 Ok(recorder) => {
-                    tracing::info!(key = %self.key, attempt = recorder.claim().attempt, instance = %self.instance_id, "recording passes");
+                    tracing::info!(key = %self.key, attempt = recorder.claim().attempt, instance = %self.instance_id, slot = %self.slot, "recording passes");
                     self.recorder = Some(recorder);
                 }
                 Err(e) => {
