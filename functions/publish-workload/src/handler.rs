@@ -278,8 +278,8 @@ mod tests {
         let recorded = metrics.recorded();
         assert_eq!(
             recorded.len(),
-            3 * 10,
-            "nine pool metrics and CiServerUp per poll"
+            3 * 11,
+            "ten pool metrics and CiServerUp per poll"
         );
         let busy: Vec<f64> = recorded
             .iter()
