@@ -284,7 +284,7 @@ async fn a_retry_restores_exactly_what_passed_before_the_seal_and_a_second_seal_
         .with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
         .single()
         .expect("time");
-    let sealed = seal(&store, "i-0aaa000000000001", "spot interruption", at)
+    let sealed = seal(&store, "i-0aaa000000000001", 1, "spot interruption", at)
         .await
         .expect("seals")
         .outcomes;
@@ -325,7 +325,7 @@ async fn a_retry_restores_exactly_what_passed_before_the_seal_and_a_second_seal_
         .with_ymd_and_hms(2025, 6, 1, 12, 0, 30)
         .single()
         .expect("time");
-    let again = seal(&store, "i-0aaa000000000001", "duplicate delivery", later)
+    let again = seal(&store, "i-0aaa000000000001", 1, "duplicate delivery", later)
         .await
         .expect("seals")
         .outcomes;
@@ -335,7 +335,9 @@ async fn a_retry_restores_exactly_what_passed_before_the_seal_and_a_second_seal_
             .await,
         pass_list
     );
-    let nobody = seal(&store, "i-0nobody", "spot", at).await.expect("seals");
+    let nobody = seal(&store, "i-0nobody", 1, "spot", at)
+        .await
+        .expect("seals");
     assert!(nobody.outcomes.is_empty() && nobody.errors.is_empty());
 
     // The retry, on another instance: attempt 2 skips exactly what passed before.
@@ -420,7 +422,7 @@ async fn two_builds_on_one_multi_executor_agent_are_both_sealed_and_restored() {
         .with_ymd_and_hms(2025, 6, 1, 12, 0, 0)
         .single()
         .expect("time");
-    let sealing = seal(&fx.store(), "i-multi", "spot interruption", at)
+    let sealing = seal(&fx.store(), "i-multi", 2, "spot interruption", at)
         .await
         .expect("seals");
     assert!(sealing.errors.is_empty(), "{:?}", sealing.errors);

@@ -66,17 +66,26 @@ impl Function for Handler {
                     terminates_at.format("%Y-%m-%d %H:%M:%S UTC")
                 );
                 if let Some(pool) = self.ours(&e.detail.instance_id, &mut response).await {
-                    self.take_offline(&e.detail.instance_id, &reason, &mut response)
-                        .await;
-                    self.seal(
-                        &e.detail.instance_id,
-                        &reason,
-                        e.time,
-                        &pool,
-                        &mut response,
-                        &mut datums,
-                    )
-                    .await;
+                    // Both at once: the offline call is not delayed by the seal (offline
+                    // first, always), and the two minutes of notice are not spent waiting
+                    // on one before the other. They touch different systems (CI, S3).
+                    let (mut offline, mut sealed) = (Response::default(), Response::default());
+                    tokio::join!(
+                        self.take_offline(&e.detail.instance_id, &reason, &mut offline),
+                        self.seal(
+                            &e.detail.instance_id,
+                            &reason,
+                            e.time,
+                            &pool,
+                            &mut sealed,
+                            &mut datums,
+                        )
+                    );
+                    response.agent = offline.agent;
+                    response.offline = offline.offline;
+                    response.checkpoint = sealed.checkpoint;
+                    response.errors.extend(offline.errors);
+                    response.errors.extend(sealed.errors);
                     // EventBridge delivers at least once: count the interruption on its first handling only.
                     let sealed_now = response
                         .checkpoint
@@ -255,7 +264,16 @@ impl Handler {
         response: &mut Response,
         datums: &mut Vec<Datum>,
     ) {
-        let sealing = match seal(self.ports.store.as_ref(), instance_id, reason, at).await {
+        let executors = pool.spec.executors_per_instance;
+        let sealing = match seal(
+            self.ports.store.as_ref(),
+            instance_id,
+            executors,
+            reason,
+            at,
+        )
+        .await
+        {
             Ok(sealing) => sealing,
             Err(e) => return response.errors.push(format!("checkpoint: {e}")),
         };

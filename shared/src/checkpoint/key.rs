@@ -92,23 +92,21 @@ pub fn validate_instance_id(id: &str) -> Result<()> {
     }
 }
 
-/// The executor slot a claim is for: one S3 key segment (letters, digits, `-`, `_`, `.`;
-/// not `.` or `..`; at most 64). Jenkins' `EXECUTOR_NUMBER` is one.
-pub fn validate_slot(slot: &str) -> Result<()> {
-    let ok = !slot.is_empty()
-        && slot.len() <= 64
-        && slot != "."
-        && slot != ".."
-        && slot
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Failed(format!(
-            "executor slot {slot:?} is not usable (letters, digits, '-', '_' and '.', at most 64)"
-        )))
-    }
+/// The highest executor number a claim may name (Jenkins' `EXECUTOR_NUMBER` starts at 0).
+pub const MAX_SLOT: u32 = 255;
+
+/// The executor slot a claim is for: the executor's number, 0 to `MAX_SLOT`, as Jenkins'
+/// `EXECUTOR_NUMBER` gives it. A number, so the seal can read an instance's claims
+/// directly (slots 0 to executors − 1) instead of listing them.
+pub fn validate_slot(slot: &str) -> Result<u32> {
+    slot.parse::<u32>()
+        .ok()
+        .filter(|n| *n <= MAX_SLOT && n.to_string() == slot)
+        .ok_or_else(|| {
+            Error::Failed(format!(
+                "executor slot {slot:?} is not an executor number (0 to {MAX_SLOT}, as Jenkins' EXECUTOR_NUMBER)"
+            ))
+        })
 }
 
 /// A test id can go in the one-per-line pass and skip lists: not blank, no line break,
@@ -177,10 +175,10 @@ mod tests {
 
     #[test]
     fn slots() {
-        for ok in ["0", "3", "gpu-1", "a_b.c"] {
-            assert!(validate_slot(ok).is_ok(), "{ok}");
+        for (ok, n) in [("0", 0), ("3", 3), ("255", 255)] {
+            assert_eq!(validate_slot(ok).ok(), Some(n), "{ok}");
         }
-        for bad in ["", ".", "..", "1/2", "a b", &"s".repeat(65)] {
+        for bad in ["", "-1", "01", "+1", "256", "gpu-1", "1/2", " 1"] {
             assert!(validate_slot(bad).is_err(), "{bad:?}");
         }
     }

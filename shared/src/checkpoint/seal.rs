@@ -4,15 +4,15 @@
 use chrono::{DateTime, Utc};
 
 use super::key::CheckpointKey;
+use super::key::{MAX_SLOT, validate_instance_id};
 use super::layout;
 use super::model::{Claim, Interruption, PassList, SealOutcome, Sealing};
-use super::ops::{
-    claim_objects, read_claim_object, read_json, read_parts, read_pass_list, write_json,
-};
+use super::ops::{read_claim_object, read_json, read_parts, read_pass_list, write_json};
 use crate::aws::store::ObjectStore;
 use crate::error::Result;
 
-/// Seals the checkpoint of every build that claimed an executor of `instance_id`: every
+/// Seals the checkpoint of every build that claimed one of the `executors` of
+/// `instance_id` (slots 0 to executors − 1, and the claim from before slots): every
 /// part of the claimed attempt and of earlier attempts goes into `passed.json`, then the
 /// attempt's `interruption.json` is written (last, so its presence means the pass list
 /// is done). A claim that fails to seal does not keep the others from being sealed.
@@ -26,12 +26,22 @@ use crate::error::Result;
 pub async fn seal(
     store: &dyn ObjectStore,
     instance_id: &str,
+    executors: u32,
     reason: &str,
     at: DateTime<Utc>,
 ) -> Result<Sealing> {
+    validate_instance_id(instance_id)?;
+    // The claims are read at once, not listed: a listing costs more than the reads it
+    // saves, and the seal races the two-minute notice.
+    let mut objects: Vec<String> = (0..executors.clamp(1, MAX_SLOT + 1))
+        .map(|slot| layout::claim(instance_id, &slot.to_string()))
+        .collect();
+    objects.push(layout::legacy_claim(instance_id));
+    let claims =
+        futures_util::future::join_all(objects.iter().map(|o| read_claim_object(store, o))).await;
     let mut sealing = Sealing::default();
-    for object in claim_objects(store, instance_id).await? {
-        let sealed = match read_claim_object(store, &object).await {
+    for claim in claims {
+        let sealed = match claim {
             Ok(None) => continue,
             Ok(Some(claim)) => seal_claim(store, claim, reason, at).await,
             Err(e) => Err(e),
@@ -52,7 +62,16 @@ async fn seal_claim(
 ) -> Result<SealOutcome> {
     let key = CheckpointKey::parse(&claim.key)?;
     let record_object = layout::interruption(&key, claim.attempt);
-    match read_json::<Interruption>(store, &record_object).await? {
+    // The three reads are independent: at once, since the seal races the notice. When
+    // the attempt is sealed already, the other two were wasted, which is only a duplicate
+    // event's cost.
+    let attempts = layout::attempts_prefix(&key);
+    let (record, pass_list, listed) = tokio::join!(
+        read_json::<Interruption>(store, &record_object),
+        read_pass_list(store, &key),
+        store.list(&attempts),
+    );
+    match record? {
         Some(Ok(record)) => return Ok(SealOutcome::AlreadySealed(record)),
         Some(Err(e)) => {
             tracing::warn!(object = %record_object, error = %e, "corrupt interruption record: sealing again");
@@ -64,10 +83,8 @@ async fn seal_claim(
         mut tests,
         mut parts,
         ..
-    } = read_pass_list(store, &key).await?;
-    let new_parts: Vec<String> = store
-        .list(&layout::attempts_prefix(&key))
-        .await?
+    } = pass_list?;
+    let new_parts: Vec<String> = listed?
         .into_iter()
         .filter(|o| {
             layout::part_attempt(&key, o).is_some_and(|n| n <= claim.attempt) && !parts.contains(o)
@@ -149,7 +166,7 @@ mod tests {
         reason: &str,
         at: DateTime<Utc>,
     ) -> SealOutcome {
-        let sealing = seal(store, instance, reason, at).await.expect("seals");
+        let sealing = seal(store, instance, 1, reason, at).await.expect("seals");
         assert!(sealing.errors.is_empty(), "{:?}", sealing.errors);
         assert_eq!(sealing.outcomes.len(), 1, "{:?}", sealing.outcomes);
         sealing.outcomes.into_iter().next().expect("one outcome")
@@ -158,7 +175,7 @@ mod tests {
     #[tokio::test]
     async fn no_claim_no_seal() {
         let store = MemoryStore::default();
-        let sealing = seal(&store, "i-1", "spot", at(2)).await.expect("seals");
+        let sealing = seal(&store, "i-1", 2, "spot", at(2)).await.expect("seals");
         assert!(sealing.outcomes.is_empty() && sealing.errors.is_empty());
         assert!(
             store.keys().is_empty(),
@@ -281,7 +298,7 @@ mod tests {
             .expect("starts");
         record_on(&store, "i-1", "0", &app, &[&["a1", "a2"]]).await;
         record_on(&store, "i-1", "1", &lib, &[&["l1"]]).await;
-        let sealing = seal(&store, "i-1", "spot", at(3)).await.expect("seals");
+        let sealing = seal(&store, "i-1", 2, "spot", at(3)).await.expect("seals");
         assert!(sealing.errors.is_empty(), "{:?}", sealing.errors);
         assert_eq!(sealing.sealed_now(), 2);
         let sealed: Vec<(String, usize)> = sealing
@@ -295,13 +312,16 @@ mod tests {
             sealed,
             vec![("app#1".to_owned(), 2), ("lib#4".to_owned(), 1)]
         );
+        // A pool of one executor per instance reads slot 0 only.
+        let other = seal(&store, "i-2", 1, "spot", at(3)).await.expect("seals");
+        assert_eq!(other.sealed_now(), 1);
         assert_eq!(
             restore(&store, &lib).await.expect("restores").tests,
             set(&["l1"])
         );
         // The duplicate event: both already sealed, nothing new.
         assert_eq!(
-            seal(&store, "i-1", "again", at(4))
+            seal(&store, "i-1", 2, "again", at(4))
                 .await
                 .expect("seals")
                 .sealed_now(),
@@ -321,7 +341,7 @@ mod tests {
             .put("claims/i-1/1.json", b"{".to_vec())
             .await
             .expect("puts");
-        let sealing = seal(&store, "i-1", "spot", at(2)).await.expect("lists");
+        let sealing = seal(&store, "i-1", 2, "spot", at(2)).await.expect("lists");
         assert_eq!(sealing.sealed_now(), 1);
         let errors: Vec<String> = sealing.errors.iter().map(|e| e.to_string()).collect();
         assert_eq!(errors.len(), 1);
