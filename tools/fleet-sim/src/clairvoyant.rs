@@ -37,18 +37,11 @@ pub fn lower_bound(workload: &Workload, executors: u32, boot_seconds: f64) -> Bo
         lifetimes: Vec::new(),
     };
     for label in 0..workload.labels.len() {
-        let mut edges: Vec<(f64, i64)> = workload
-            .builds
-            .iter()
-            .filter(|b| b.label == label)
-            .flat_map(|b| [(b.arrival, 1), (b.arrival + b.duration, -1)])
-            .collect();
-        edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         // For each level, the start of its current need and its needed intervals.
         let mut open: Vec<f64> = Vec::new();
         let mut needed: Vec<Vec<(f64, f64)>> = Vec::new();
         let mut running = 0i64;
-        for (t, d) in edges {
+        for (t, d) in workload.edges(label) {
             running += d;
             let level = (running + e - 1) / e;
             let level = level.max(0) as usize;

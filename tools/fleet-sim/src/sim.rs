@@ -307,17 +307,9 @@ fn ms(seconds: f64) -> u64 {
 pub fn peak_instances(workload: &Workload, executors: u32) -> Vec<u32> {
     (0..workload.labels.len())
         .map(|label| {
-            let mut edges: Vec<(f64, i32)> = workload
-                .builds
-                .iter()
-                .filter(|b| b.label == label)
-                .flat_map(|b| [(b.arrival, 1), (b.arrival + b.duration, -1)])
-                .collect();
-            // Ends before starts at the same instant.
-            edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            let mut running = 0i32;
-            let mut peak = 0i32;
-            for (_, d) in edges {
+            let mut running = 0i64;
+            let mut peak = 0i64;
+            for (_, d) in workload.edges(label) {
                 running += d;
                 peak = peak.max(running);
             }

@@ -35,6 +35,22 @@ pub struct Workload {
     pub recorded_waits: Vec<f64>,
 }
 
+impl Workload {
+    /// The times `label`'s builds start (+1) and end (−1) if each starts on arrival, in
+    /// time order, ends before starts at the same instant: the running count of the
+    /// clairvoyant bound and of the static fleet's peak.
+    pub fn edges(&self, label: usize) -> Vec<(f64, i64)> {
+        let mut edges: Vec<(f64, i64)> = self
+            .builds
+            .iter()
+            .filter(|b| b.label == label)
+            .flat_map(|b| [(b.arrival, 1), (b.arrival + b.duration, -1)])
+            .collect();
+        edges.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        edges
+    }
+}
+
 /// How long builds take: log-normal, median 7 min, most between 2 and 25 min, clamped
 /// to [30 s, 90 min].
 fn duration(rng: &mut Rng) -> f64 {
