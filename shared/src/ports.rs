@@ -24,6 +24,26 @@ pub struct Ports {
 }
 
 impl Ports {
+    /// The end both scheduled and event handlers share: publish the run's counts (a
+    /// failure is one more error; nothing done is undone) and, in a dry run, return what
+    /// the wrapped ports skipped.
+    pub async fn finish_run(
+        &self,
+        namespace: &str,
+        datums: &[crate::domain::Datum],
+        errors: &mut Vec<String>,
+    ) -> Vec<String> {
+        if !datums.is_empty()
+            && let Err(e) = self.metrics.publish(namespace, datums).await
+        {
+            errors.push(e.to_string());
+        }
+        self.would_do
+            .as_ref()
+            .map(WouldDo::actions)
+            .unwrap_or_default()
+    }
+
     /// Clients for the CI server (credentials resolved, from Secrets Manager if configured),
     /// Auto Scaling, EC2, S3 (`bucket`) and CloudWatch.
     pub async fn connect(ci_config: &CiConfig, bucket: &str, dry_run: bool) -> Result<Ports> {

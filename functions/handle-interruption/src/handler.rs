@@ -129,18 +129,10 @@ impl Function for Handler {
                 response.ignored = Some(format!("not handled (source {source})"));
             }
         }
-        if !datums.is_empty()
-            && let Err(e) = self
-                .ports
-                .metrics
-                .publish(&self.config.namespace, &datums)
-                .await
-        {
-            response.errors.push(e.to_string());
-        }
-        if let Some(would_do) = &self.ports.would_do {
-            response.would_do = would_do.actions();
-        }
+        response.would_do = self
+            .ports
+            .finish_run(&self.config.namespace, &datums, &mut response.errors)
+            .await;
         if response.errors.is_empty() {
             serde_json::to_value(&response).map_err(|e| Error::Failed(e.to_string()))
         } else {

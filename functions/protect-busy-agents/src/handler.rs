@@ -248,17 +248,10 @@ impl Protector {
         if memory_loaded && let Err(e) = memory.save(self.ports.store.as_ref()).await {
             response.errors.push(format!("protection memory: {e}"));
         }
-        if let Err(e) = self
+        response.would_do = self
             .ports
-            .metrics
-            .publish(&self.config.namespace, &datums)
-            .await
-        {
-            response.errors.push(e.to_string());
-        }
-        if let Some(would_do) = &self.ports.would_do {
-            response.would_do = would_do.actions();
-        }
+            .finish_run(&self.config.namespace, &datums, &mut response.errors)
+            .await;
         match response.errors.len() {
             0 => Ok(response),
             n => Err(Error::Failed(format!(
