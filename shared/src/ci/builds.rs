@@ -144,12 +144,9 @@ pub fn connect_builds(
     })
 }
 
-/// A 404 however it was reported (writes say `NotFound`, JSON reads an unexpected 404).
+/// The CI server says the build does not exist (a proxy's 404 is an error, not this).
 pub fn is_not_found(error: &CiError) -> bool {
-    matches!(
-        error.problem,
-        Problem::NotFound(_) | Problem::UnexpectedStatus { status: 404, .. }
-    )
+    matches!(error.problem, Problem::NotFound(_))
 }
 
 /// Reads a text body keeping only its last `keep` bytes; refuses (TooLarge) a body of

@@ -98,7 +98,8 @@ impl CiHttp {
     }
 
     /// Sends a write (POST/PUT/DELETE) and returns the status; 2xx and 3xx (Jenkins
-    /// answers its actions with 302) are success, 404 is `NotFound`, the rest errors.
+    /// answers its actions with 302) are success, the CI server's own 404 is `NotFound`
+    /// (`says_not_found`), the rest errors.
     /// Jenkins servers that demand a crumb even with API tokens get one, with the session
     /// cookie it is bound to (SEMANTICS.md A7.1).
     pub async fn send(
@@ -145,7 +146,7 @@ impl CiHttp {
         let status = answer.status;
         match status {
             200..=399 => Ok(answer),
-            404 => Err(fail(Problem::NotFound(path.to_owned()))),
+            404 if answer.not_found => Err(fail(Problem::NotFound(path.to_owned()))),
             401 | 403 => Err(fail(Problem::Unauthorized { status })),
             500..=599 => Err(fail(Problem::ServerError {
                 status,
@@ -159,7 +160,8 @@ impl CiHttp {
     }
 
     /// GETs `path_and_query` with extra `headers` and returns the response once its status
-    /// is 2xx, for callers that read the body themselves (log tails). 404 is `NotFound`.
+    /// is 2xx, for callers that read the body themselves (log tails). The CI server's own
+    /// 404 is `NotFound`.
     pub async fn get_response(
         &self,
         path_and_query: &str,
@@ -191,9 +193,12 @@ impl CiHttp {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_owned();
+        let jenkins_answered = response.headers().contains_key("x-jenkins");
         let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
         Err(fail(match status {
-            404 => Problem::NotFound(path.to_owned()),
+            404 if says_not_found(self.kind, jenkins_answered, &body) => {
+                Problem::NotFound(path.to_owned())
+            }
             _ => {
                 status_problem(status, "", &location, &body).unwrap_or(Problem::UnexpectedStatus {
                     status,
@@ -247,10 +252,12 @@ impl CiHttp {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let jenkins_answered = response.headers().contains_key("x-jenkins");
         let body = read_capped(response, 64 * 1024).await.unwrap_or_default();
         Ok(Answer {
             status,
             location,
+            not_found: status == 404 && says_not_found(self.kind, jenkins_answered, &body),
             body: String::from_utf8_lossy(&body).into_owned(),
         })
     }
@@ -321,6 +328,8 @@ pub struct Answer {
     pub location: Option<String>,
     /// At most 64 KiB.
     pub body: String,
+    /// A 404 that the CI server itself gave (`says_not_found`), not a proxy's.
+    pub not_found: bool,
 }
 
 /// A Jenkins CSRF crumb with the session cookie it was issued for.
@@ -415,7 +424,7 @@ fn status_problem(status: u16, content_type: &str, location: &str, body: &[u8]) 
     }
 }
 
-/// A GET's 404 means "no such agent" only when the CI server itself says so: Jenkins marks
+/// A 404 means "no such agent" (or build) only when the CI server itself says so: Jenkins marks
 /// its answers with `X-Jenkins` (A1), TeamCity names a `NotFoundException` (text) or answers
 /// `{"errors": …}` (JSON). A 404 from a proxy or a wrong `CI_URL` stays an error: read as
 /// "no such agent", it would make a busy agent look never registered and its drain end.
