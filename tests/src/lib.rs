@@ -59,6 +59,32 @@ pub fn try_binary_path(name: &str) -> Option<PathBuf> {
     path.is_file().then_some(path)
 }
 
+/// Runs a function binary in CLI mode on `event` (`--event -`, the event on stdin, then
+/// `extra` arguments) and returns its output, whatever the exit status.
+pub fn run_with_event(
+    mut cmd: std::process::Command,
+    event: &serde_json::Value,
+    extra: &[&str],
+) -> std::process::Output {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = cmd
+        .args(["--event", "-"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(event.to_string().as_bytes())
+        .expect("writes the event");
+    child.wait_with_output().expect("exits")
+}
+
 /// The workspace binary `name` (e.g. `"fake-ci"`, `"publish-workload"`). Panics with the
 /// command to build it when it is missing.
 pub fn binary_path(name: &str) -> PathBuf {

@@ -3,8 +3,7 @@
 //! S3 and metrics read back from the CloudWatch emulator. Every webhook is signed the way
 //! a sender does it: HMAC-SHA256 over `timestamp + "." + body`.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
@@ -132,21 +131,7 @@ impl Setup {
             CiKind::Jenkins => cmd.envs([("CI_USER", "ci-fleet"), ("CI_TOKEN", "pw")]),
             CiKind::TeamCity => cmd.envs([("CI_TOKEN", "tc-token")]),
         };
-        let mut child = cmd
-            .args(["--event", "-"])
-            .args(extra)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("advise-retry starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(event.to_string().as_bytes())
-            .expect("writes the event");
-        child.wait_with_output().expect("exits")
+        ci_fleet_tests::run_with_event(cmd, event, extra)
     }
 
     /// The Function URL answer: status code and parsed body.

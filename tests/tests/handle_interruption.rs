@@ -1,7 +1,6 @@
 //! The real `handle-interruption` binary with the real `ci-checkpoint` binary, against
 //! moto (Auto Scaling with the lifecycle extension, S3) and the fake Jenkins.
 
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use ci_fleet_tests::asg::{
@@ -88,20 +87,7 @@ impl Setup {
             cmd.env_remove("CI_USER"); // a bearer token
         }
         cmd.envs(extra.iter().copied());
-        let mut child = cmd
-            .args(["--event", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(event.to_string().as_bytes())
-            .expect("writes the event");
-        child.wait_with_output().expect("exits")
+        ci_fleet_tests::run_with_event(cmd, event, &[])
     }
 
     fn checkpoint(&self, args: &[&str]) -> Output {

@@ -5,7 +5,6 @@
 //! the share limit holds; a CI outage recycles nothing.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
 use ci_fleet_tests::asg::{
@@ -144,20 +143,7 @@ impl Setup {
                 ("S3_FORCE_PATH_STYLE", "true"),
                 ("METRICS_NAMESPACE", "CIFleetRecycleTest"),
             ]);
-        let mut child = cmd
-            .args(["--event", "-"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("starts");
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(event.to_string().as_bytes())
-            .expect("writes the event");
-        stdout_json(&child.wait_with_output().expect("exits"))
+        stdout_json(&ci_fleet_tests::run_with_event(cmd, &event, &[]))
     }
 
     async fn in_service(&self) -> Vec<String> {
