@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::domain::{AgentNameSource, Pool, PoolSpec};
 use crate::error::{Error, Result};
+use rules::{AgentNameSource, Pool, PoolSpec};
 
 /// A snapshot of the environment, so configuration is read once and tests can supply their own.
 #[derive(Debug, Clone, Default)]

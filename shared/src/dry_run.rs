@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use crate::aws::groups::{Completion, Group, GroupInstance, LifecycleAction, ScalingGroups};
 use crate::aws::store::ObjectStore;
 use crate::ci::{CiError, CiServer, OfflineChange};
-use crate::domain::CiSnapshot;
 use crate::error::Result;
+use rules::CiSnapshot;
 
 /// The writes a dry run skipped, in order, as sentences.
 #[derive(Clone, Default)]
@@ -51,7 +51,7 @@ impl CiServer for DryRunCi {
         Ok(())
     }
 
-    async fn recent_builds(&self) -> Result<Vec<crate::domain::health::FinishedBuild>, CiError> {
+    async fn recent_builds(&self) -> Result<Vec<rules::health::FinishedBuild>, CiError> {
         self.inner.recent_builds().await
     }
 

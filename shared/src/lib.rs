@@ -1,11 +1,10 @@
-//! ci-fleet's library: the domain rules, the CI and AWS adapters behind small ports,
+//! ci-fleet's library (the rules live in the `rules` crate): the CI and AWS adapters behind small ports,
 //! configuration from the environment, telemetry and the runner every function uses.
 
 pub mod aws;
 pub mod checkpoint;
 pub mod ci;
 pub mod config;
-pub mod domain;
 pub mod dry_run;
 pub mod error;
 pub mod events;

@@ -30,7 +30,7 @@ impl Ports {
     pub async fn finish_run(
         &self,
         namespace: &str,
-        datums: &[crate::domain::Datum],
+        datums: &[rules::Datum],
         errors: &mut Vec<String>,
     ) -> Vec<String> {
         if !datums.is_empty()

@@ -2,11 +2,11 @@
 //! error or a reading, never a panic.
 
 use proptest::prelude::*;
+use rules::LabelExpr;
+use rules::why::read_why;
 use serde_json::{Value, json};
 use shared::ci::jenkins::parse_snapshot;
 use shared::ci::teamcity::{AgentsJson, QueueJson};
-use shared::domain::LabelExpr;
-use shared::domain::why::read_why;
 
 /// JSON values biased towards the keys the adapters read, so the search reaches deep paths.
 fn json_value() -> impl Strategy<Value = Value> {

@@ -10,8 +10,8 @@ use ci_fleet_tests::asg::{
     unique,
 };
 use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use rules::drain::{DrainRecord, drain_key};
 use serde_json::{Value, json};
-use shared::domain::drain::{DrainRecord, drain_key};
 
 fn jenkins(agents: Vec<Value>) -> Value {
     json!({

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use rules::retry::{MAX_LOG_TAIL_BYTES, RetryPolicy};
 use shared::config::{CiConfig, Env, Secret};
-use shared::domain::retry::{MAX_LOG_TAIL_BYTES, RetryPolicy};
 use shared::{Error, Result};
 
 /// A key shorter than this is a password, not an HMAC key.

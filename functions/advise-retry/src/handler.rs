@@ -14,6 +14,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rules::retry::{
+    BuildStatus, Classification, Decision, FailureFacts, Verdict, classify, decide, instance_id_in,
+};
+use rules::{Datum, Unit};
 use serde::Serialize;
 use serde_json::Value;
 use shared::aws::metrics::MetricsSink;
@@ -24,10 +28,6 @@ use shared::ci::builds::{
     AgentPresence, BuildControl, FinishedBuild, Queued, Requeue, is_not_found,
 };
 use shared::config::{CiKind, Secret};
-use shared::domain::retry::{
-    BuildStatus, Classification, Decision, FailureFacts, Verdict, classify, decide, instance_id_in,
-};
-use shared::domain::{Datum, Unit};
 use shared::dry_run::WouldDo;
 use shared::{Error, Result};
 
@@ -521,13 +521,13 @@ mod tests {
 
     use async_trait::async_trait;
     use chrono::TimeZone;
+    use rules::retry::RetryPolicy;
     use shared::aws::metrics::RecordingMetrics;
     use shared::aws::store::MemoryStore;
     use shared::checkpoint::Claim;
     use shared::ci::CiError;
     use shared::ci::builds::{BuildRef, LogTail};
     use shared::config::{CiConfig, CredentialSource};
-    use shared::domain::retry::RetryPolicy;
     use shared::dry_run::{DryRunBuilds, DryRunStore};
 
     use super::*;

@@ -11,11 +11,11 @@
 //! - tcWebHooks plugin, JSON payload: `{"build": {"buildId","buildTypeId","buildResult",
 //!   "notifyType":"buildFinished"|"buildInterrupted",…}}` (or the same fields unwrapped).
 
+use rules::retry::BuildStatus;
 use serde::Deserialize;
 use serde_json::Value;
 use shared::ci::builds::BuildRef;
 use shared::config::CiKind;
-use shared::domain::retry::BuildStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {

@@ -11,12 +11,12 @@
 //! declare), so the budget is never reset by a retry and nothing loops.
 
 use chrono::{DateTime, Utc};
+use rules::retry::{FailureClass, History};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use shared::aws::store::ObjectStore;
 use shared::checkpoint::CheckpointKey;
 use shared::config::CiKind;
-use shared::domain::retry::{FailureClass, History};
 use shared::{Error, Result};
 
 /// Decisions kept per logical build; the counts keep the budget, these are for people.

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use rules::{AgentNameSource, Pool};
 use shared::config::{CiConfig, Env, agent_name_source_from_env, pools_from_env};
-use shared::domain::{AgentNameSource, Pool};
 use shared::{Error, Result};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

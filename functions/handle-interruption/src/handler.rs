@@ -4,13 +4,13 @@
 //! what is needed, and every step is idempotent so the repeat is harmless.
 
 use chrono::{DateTime, Utc};
+use rules::drain::{DrainRecord, drain_key};
+use rules::{Datum, Pool, Unit};
 use serde::Serialize;
 use serde_json::Value;
 use shared::aws::groups::{Completion, LifecycleAction};
 use shared::checkpoint::{SealOutcome, seal};
 use shared::ci::{CiError, OfflineChange, Problem};
-use shared::domain::drain::{DrainRecord, drain_key};
-use shared::domain::{Datum, Pool, Unit};
 use shared::ports::Ports;
 use shared::runner::Function;
 use shared::{Error, Result};

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use rules::health::HealthRules;
+use rules::protection::Graces;
+use rules::{AgentNameSource, Pool};
 use shared::config::{CiConfig, Env, agent_name_source_from_env, pools_from_env};
-use shared::domain::health::HealthRules;
-use shared::domain::protection::Graces;
-use shared::domain::{AgentNameSource, Pool};
 use shared::{Error, Result};
 
 #[derive(Debug, Clone)]

@@ -6,12 +6,12 @@
 use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use rules::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
+use rules::protection::{AgentView, InstanceView, Reason, decide, next_idle_since};
+use rules::{Agent, AgentNameSource, CiSnapshot, Datum, InstanceInfo, Unit};
 use serde::Serialize;
 use serde_json::Value;
 use shared::aws::groups::{Completion, Group, LifecycleAction};
-use shared::domain::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
-use shared::domain::protection::{AgentView, InstanceView, Reason, decide, next_idle_since};
-use shared::domain::{Agent, AgentNameSource, CiSnapshot, Datum, InstanceInfo, Unit};
 use shared::ports::Ports;
 use shared::runner::Function;
 use shared::{Error, Result};
@@ -534,15 +534,15 @@ pub(crate) mod tests {
 
     use async_trait::async_trait;
     use chrono::TimeZone;
+    use rules::drain::drain_key;
+    use rules::health::FinishedBuild;
+    use rules::protection::Graces;
+    use rules::{Pool, PoolSpec};
     use shared::aws::groups::GroupInstance;
     use shared::aws::metrics::RecordingMetrics;
     use shared::aws::store::MemoryStore;
     use shared::ci::{CiError, OfflineChange, Problem};
     use shared::config::{CiConfig, CiKind, CredentialSource};
-    use shared::domain::drain::drain_key;
-    use shared::domain::health::FinishedBuild;
-    use shared::domain::protection::Graces;
-    use shared::domain::{Pool, PoolSpec};
 
     use std::sync::Arc;
 

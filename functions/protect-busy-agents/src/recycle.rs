@@ -12,13 +12,13 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use shared::aws::groups::Group;
-use shared::domain::health::{
+use rules::health::{
     AgentHealthFacts, FinishedBuild, RecycleReason, assess, is_recycle_offline_reason,
     recycle_budget, recycle_offline_reason,
 };
-use shared::domain::{Agent, CiSnapshot, Datum, InstanceInfo, Unit, compute_workloads};
+use rules::{Agent, CiSnapshot, Datum, InstanceInfo, Unit, compute_workloads};
+use serde::Serialize;
+use shared::aws::groups::Group;
 
 use crate::handler::{Protector, Response, find_agent};
 use crate::memory::{InstanceMemory, Memory};
@@ -378,9 +378,9 @@ impl Protector {
 
 #[cfg(test)]
 mod tests {
+    use rules::health::Outcome;
+    use rules::{Demand, LabelExpr, QueuedBuild, Waiting};
     use shared::aws::store::ObjectStore;
-    use shared::domain::health::Outcome;
-    use shared::domain::{Demand, LabelExpr, QueuedBuild, Waiting};
 
     use super::*;
     use crate::handler::tests::{World, agent, ago, instance, launched, now, world_with_history};

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
+use rules::Pool;
 use shared::config::{CiConfig, Env, pools_from_env};
-use shared::domain::Pool;
 use shared::{Error, Result};
 
 #[derive(Debug, Clone)]

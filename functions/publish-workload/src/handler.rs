@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use rules::{Datum, PoolWorkload, Unit, compute_workloads};
 use serde::Serialize;
 use serde_json::Value;
 use shared::aws::metrics::MetricsSink;
 use shared::ci::CiServer;
-use shared::domain::{Datum, PoolWorkload, Unit, compute_workloads};
 use shared::runner::Function;
 use shared::{Error, Result};
 use tokio::time::Instant;
@@ -171,10 +171,10 @@ mod tests {
     use std::time::Duration;
 
     use async_trait::async_trait;
+    use rules::{Agent, CiSnapshot, Pool, PoolSpec};
     use shared::aws::metrics::RecordingMetrics;
     use shared::ci::{CiError, OfflineChange, Problem};
     use shared::config::{CiConfig, CiKind, CredentialSource};
-    use shared::domain::{Agent, CiSnapshot, Pool, PoolSpec};
 
     use super::*;
 
@@ -201,9 +201,7 @@ mod tests {
             unreachable!("publish-workload never writes to the CI server")
         }
 
-        async fn recent_builds(
-            &self,
-        ) -> Result<Vec<shared::domain::health::FinishedBuild>, CiError> {
+        async fn recent_builds(&self) -> Result<Vec<rules::health::FinishedBuild>, CiError> {
             unreachable!("publish-workload never reads build history")
         }
     }

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
 use chrono::{TimeZone, Utc};
 
-use crate::domain::InstanceInfo;
 use crate::error::{Error, Result};
+use rules::InstanceInfo;
 
 /// Exists because agent names may come from DNS names or tags, and launch times decide
 /// boot grace; DescribeInstances is the only source, and it is throttled account-wide.

@@ -5,8 +5,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 
-use crate::domain::{Datum, Unit};
 use crate::error::{Error, Result};
+use rules::{Datum, Unit};
 
 /// PutMetricData limits: 1000 datums and 1 MB per call. The size is estimated with room to spare.
 pub const MAX_DATUMS_PER_CALL: usize = 1000;

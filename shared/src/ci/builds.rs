@@ -16,7 +16,7 @@ use super::error::{CiError, Problem};
 use super::http::CiHttp;
 use super::{jenkins_builds, teamcity_builds};
 use crate::config::{CiConfig, CiKind, Credentials};
-use crate::domain::retry::BuildStatus;
+use rules::retry::BuildStatus;
 
 /// One build as the CI server names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::http::encode_query_value;
 use super::teamcity::{Page, parse_teamcity_time};
-use crate::domain::health::{FinishedBuild, Outcome};
+use rules::health::{FinishedBuild, Outcome};
 
 /// Builds per Jenkins job (`{0,20}`): enough to see a streak, bounded for servers with
 /// thousands of jobs.

@@ -8,10 +8,10 @@ use serde::Deserialize;
 use super::error::Problem;
 use super::http::{CiHttp, encode_query_value};
 use super::{CiError, CiServer, OfflineChange, history};
-use crate::domain::health::FinishedBuild;
-use crate::domain::why::read_why;
-use crate::domain::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
 use reqwest::Method;
+use rules::health::FinishedBuild;
+use rules::why::read_why;
+use rules::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
 
 const QUEUE_TREE: &str =
     "items[_class,id,why,blocked,buildable,stuck,pending,inQueueSince,task[name,labelExpression]]";

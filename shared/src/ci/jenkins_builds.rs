@@ -16,7 +16,7 @@ use super::builds::{
 };
 use super::error::{CiError, Problem};
 use super::http::{CiHttp, encode_query_value};
-use crate::domain::retry::BuildStatus;
+use rules::retry::BuildStatus;
 
 const BUILD_TREE: &str = "number,result,building,duration,timestamp,builtOn,queueId,url,description,actions[_class,parameters[name,value],lastBuiltRevision[SHA1,branch[name]]]";
 

@@ -18,8 +18,8 @@ pub use error::{CiError, Problem};
 pub use http::{Answer, CiHttp};
 
 use crate::config::{CiConfig, CiKind, Credentials};
-use crate::domain::CiSnapshot;
-use crate::domain::health::FinishedBuild;
+use rules::CiSnapshot;
+use rules::health::FinishedBuild;
 
 /// Everything the functions need from the CI server. A new CI call is a method here plus
 /// its two adapters, so handlers never see which CI server they talk to.

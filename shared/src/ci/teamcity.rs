@@ -11,9 +11,9 @@ use serde::Deserialize;
 use super::error::Problem;
 use super::http::{CiHttp, encode_query_value};
 use super::{CiError, CiServer, OfflineChange, history};
-use crate::domain::health::FinishedBuild;
-use crate::domain::{Agent, CiSnapshot, Demand, QueuedBuild, Waiting};
 use reqwest::Method;
+use rules::health::FinishedBuild;
+use rules::{Agent, CiSnapshot, Demand, QueuedBuild, Waiting};
 
 const AGENT_FIELDS: &str = "count,nextHref,agent(id,name,connected,enabled,authorized,pool(id,name),build(id),enabledInfo(comment(text)))";
 const QUEUE_FIELDS: &str = "count,nextHref,build(id,buildTypeId,state,queuedDate,waitReason,agent(id,pool(id,name)),compatibleAgents(agent(id)))";

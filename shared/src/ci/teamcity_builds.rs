@@ -19,7 +19,7 @@ use super::builds::{
 use super::error::{CiError, Problem};
 use super::http::{CiHttp, encode_query_value};
 use super::teamcity::parse_teamcity_time;
-use crate::domain::retry::BuildStatus;
+use rules::retry::BuildStatus;
 
 const BUILD_FIELDS: &str = "id,buildTypeId,number,status,state,statusText,branchName,startDate,finishDate,webUrl,agent(id,name),comment(text),canceledInfo(text),revisions(revision(version,vcsBranchName,vcs-root-instance(vcs-root-id))),properties(property(name,value,own))";
 

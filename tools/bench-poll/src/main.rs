@@ -10,10 +10,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rules::{Pool, PoolSpec, compute_workloads};
 use serde_json::{Value, json};
 use shared::ci::jenkins::{parse_snapshot, poll_paths};
 use shared::config::{CiConfig, CiKind, CredentialSource, Credentials, Secret};
-use shared::domain::{Pool, PoolSpec, compute_workloads};
 
 struct Shape {
     agents: usize,

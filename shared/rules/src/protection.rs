@@ -102,6 +102,55 @@ pub fn next_idle_since(
     }
 }
 
+/// One instance's protection at this run: the verdict, whether it asks for a call, and the
+/// idle-since to remember for the next run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Step {
+    pub verdict: Verdict,
+    pub changes: bool,
+    pub idle_since: Option<DateTime<Utc>>,
+}
+
+/// A pool's protection step: the one both protect-busy-agents and fleet-sim run over a
+/// pool's InService instances, so the simulator replays exactly what the function decides.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct PoolProtection {
+    /// One step per view, in the views' order.
+    pub steps: Vec<Step>,
+    /// How many instances stay (or become) protected.
+    pub protected: usize,
+}
+
+impl PoolProtection {
+    /// The instances whose protection must change: their index in the views, and the step.
+    pub fn changes(&self) -> impl Iterator<Item = (usize, &Step)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter(|(_, step)| step.changes)
+    }
+}
+
+pub fn protect_pool<'a>(
+    views: impl IntoIterator<Item = &'a InstanceView>,
+    graces: Graces,
+    now: DateTime<Utc>,
+) -> PoolProtection {
+    let steps: Vec<Step> = views
+        .into_iter()
+        .map(|view| {
+            let verdict = decide(view, graces, now);
+            Step {
+                verdict,
+                changes: verdict.changes(view),
+                idle_since: next_idle_since(view.agent, view.idle_since, now),
+            }
+        })
+        .collect();
+    let protected = steps.iter().filter(|step| step.verdict.protect).count();
+    PoolProtection { steps, protected }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
@@ -254,5 +303,41 @@ mod tests {
             earlier
         );
         assert_eq!(next_idle_since(AgentView::Offline, earlier, now()), None);
+    }
+
+    #[test]
+    fn a_pool_step_lists_the_changes_counts_the_protected_and_remembers_idle() {
+        let graces = Graces {
+            boot: Duration::from_secs(600),
+            idle: Duration::from_secs(120),
+        };
+        let view = |protected, agent, idle_s: Option<i64>| InstanceView {
+            protected,
+            since: secs_ago(3600),
+            agent,
+            idle_since: idle_s.map(secs_ago),
+        };
+        let views = [
+            view(false, AgentView::Busy, None),
+            view(true, AgentView::Idle, Some(300)),
+            view(true, AgentView::Idle, None),
+            view(true, AgentView::Offline, None),
+        ];
+        let pool = protect_pool(&views, graces, now());
+        let changes: Vec<(usize, bool, Reason)> = pool
+            .changes()
+            .map(|(i, step)| (i, step.verdict.protect, step.verdict.reason))
+            .collect();
+        assert_eq!(
+            changes,
+            vec![
+                (0, true, Reason::Busy),
+                (1, false, Reason::IdlePastGrace),
+                (3, false, Reason::TakenOffline),
+            ]
+        );
+        assert_eq!(pool.protected, 2);
+        let idle: Vec<_> = pool.steps.iter().map(|step| step.idle_since).collect();
+        assert_eq!(idle, vec![None, Some(secs_ago(300)), Some(now()), None]);
     }
 }

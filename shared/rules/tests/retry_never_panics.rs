@@ -3,7 +3,7 @@
 //! panic, and only the tail is read.
 
 use proptest::prelude::*;
-use shared::domain::retry::{
+use rules::retry::{
     BuildStatus, FailureFacts, MAX_LOG_TAIL_BYTES, classify, clean_log, exit_code_in,
     instance_id_in, tail,
 };

@@ -161,8 +161,8 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::domain::model::fixtures::{agent, queued};
-    use crate::domain::pool::PoolSpec;
+    use crate::model::fixtures::{agent, queued};
+    use crate::pool::PoolSpec;
 
     fn pool(name: &str, label: &str, executors_per_instance: u32) -> Pool {
         Pool::jenkins(PoolSpec {
