@@ -7,7 +7,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
-use shared::domain::label_expr::LabelExpr;
+use rules::label_expr::LabelExpr;
 
 use crate::state::{Agent, JenkinsVersion, QueueItem, QueueState};
 

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use chrono::{TimeZone, Utc};
 use fake_ci::{FakeState, Kind};
+use rules::health::Outcome;
 use serde_json::json;
 use shared::ci::CiServer;
 use shared::config::{CiConfig, CiKind, CredentialSource, Credentials, Secret};
-use shared::domain::health::Outcome;
 use support::{basic, get};
 
 const T0: i64 = 1_763_800_000_000;

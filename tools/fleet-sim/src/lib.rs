@@ -1,6 +1,6 @@
 //! fleet-sim: the testing ground for ci-fleet's scaling rules. It replays a day of builds
 //! against the template's alarms and step-scaling policies, the protection and drain
-//! rules of `shared::domain`, and spot interruptions, next to three other policies.
+//! rules of `rules`, and spot interruptions, next to three other policies.
 
 pub mod alarm;
 pub mod chart;

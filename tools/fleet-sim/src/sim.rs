@@ -1,10 +1,10 @@
 //! The discrete-event simulation: builds arrive in the CI queue and run on agents'
 //! executors; agents live on instances of one Auto Scaling group per pool; the publisher
 //! reads the CI server every poll interval and computes the pool's metrics with
-//! `shared::domain::compute_workloads`; CloudWatch alarms evaluate those metrics and invoke
+//! `rules::compute_workloads`; CloudWatch alarms evaluate those metrics and invoke
 //! step-scaling policies; scale-in takes only instances unprotected by
-//! `shared::domain::protection::decide`; a terminating instance's build is drained through
-//! `shared::domain::drain::next_step`; spot instances get interrupted, with or without
+//! `rules::protection::decide`; a terminating instance's build is drained through
+//! `rules::drain::next_step`; spot instances get interrupted, with or without
 //! test checkpoints.
 
 use std::cmp::Reverse;
@@ -12,12 +12,12 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
-use shared::domain::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
-use shared::domain::protection::{AgentView, Graces, InstanceView, decide, next_idle_since};
-use shared::domain::{
+use rules::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
+use rules::protection::{AgentView, Graces, InstanceView, decide, next_idle_since};
+use rules::{
     Agent, CiSnapshot, Demand, LabelExpr, Pool, PoolSpec, QueuedBuild, Waiting, compute_workloads,
 };
+use serde::Serialize;
 
 use crate::alarm::{Alarm, AlarmSpec, Comparison, MissingData, Statistic};
 use crate::params::ScalingParams;
@@ -479,12 +479,12 @@ impl<'a> Sim<'a> {
             // Labels were checked when the workload was read.
             let pool = Pool::jenkins(spec.clone()).unwrap_or_else(|_| Pool::teamcity(spec));
             let agent_labels = match &pool.selector {
-                shared::domain::PoolSelector::Labels(expr) => expr
+                rules::PoolSelector::Labels(expr) => expr
                     .required_atoms()
                     .into_iter()
                     .map(str::to_owned)
                     .collect(),
-                shared::domain::PoolSelector::AgentPool(name) => vec![name.clone()],
+                rules::PoolSelector::AgentPool(name) => vec![name.clone()],
             };
             let (min, max, desired) = match kind {
                 PolicyKind::Static => (peaks[i], peaks[i], peaks[i]),
@@ -1178,7 +1178,7 @@ impl<'a> Sim<'a> {
         }
     }
 
-    fn sample(&mut self, workloads: &shared::domain::Workloads) {
+    fn sample(&mut self, workloads: &rules::Workloads) {
         let mut s = Sample {
             t: self.now as f64 / SEC,
             queued: 0,

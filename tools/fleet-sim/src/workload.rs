@@ -248,7 +248,7 @@ pub fn from_csv(text: &str, file: &str) -> Result<Workload, CsvError> {
         }
         let label = fields[3].trim();
         let label = if label.is_empty() { "any" } else { label };
-        shared::domain::LabelExpr::parse(label).map_err(|e| field_error(3, e.to_string()))?;
+        rules::LabelExpr::parse(label).map_err(|e| field_error(3, e.to_string()))?;
         rows.push(Row {
             queued,
             started,

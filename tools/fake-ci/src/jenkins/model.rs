@@ -8,8 +8,8 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use rules::label_expr::LabelExpr;
 use serde_json::{Map, Value, json};
-use shared::domain::label_expr::LabelExpr;
 
 use crate::export::{CLASS, INLINE, RAW, VIS};
 use crate::http::escape_html;
