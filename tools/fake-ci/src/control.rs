@@ -6,9 +6,9 @@ use axum::http::{Method, Response, StatusCode};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::app::App;
 use crate::fault::Fault;
 use crate::http::{self, Req};
-use crate::server::App;
 use crate::state::FakeState;
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use axum::http::{Response, StatusCode};
 use serde::{Deserialize, Serialize};
 
 use crate::http::{self, with_header};
-use crate::server::Kind;
+use crate::kind::Kind;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

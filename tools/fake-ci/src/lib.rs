@@ -5,14 +5,16 @@
 //! filters, paging and field omission), and a `/_fake/` control API to set the world,
 //! inject faults and inspect what the client sent.
 
+pub mod app;
 pub mod auth;
-pub mod builds_state;
+pub mod clock;
 pub mod control;
 pub mod export;
 pub mod fault;
 pub mod fields;
 pub mod http;
 pub mod jenkins;
+pub mod kind;
 pub mod locator;
 pub mod server;
 pub mod state;
@@ -21,6 +23,8 @@ pub mod tree;
 pub mod why;
 pub mod xml;
 
+pub use app::{App, RequestRecord};
 pub use fault::Fault;
-pub use server::{App, Kind, RequestRecord, bind, router, spawn};
+pub use kind::Kind;
+pub use server::{bind, router, spawn};
 pub use state::FakeState;

@@ -4,89 +4,22 @@
 //! node names that a router would mis-split.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
 use axum::extract::{Request, State};
 use axum::http::{Response, StatusCode};
-use serde::Serialize;
 use tokio::net::TcpListener;
 
-use crate::auth::{self, Sessions};
+use crate::app::{App, RequestRecord};
+use crate::auth;
 use crate::control;
 use crate::fault::Fault;
 use crate::http::Req;
+use crate::kind::Kind;
 use crate::state::FakeState;
 use crate::{jenkins, teamcity};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Jenkins,
-    TeamCity,
-}
-
-impl std::str::FromStr for Kind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Kind, String> {
-        match s {
-            "jenkins" => Ok(Kind::Jenkins),
-            "teamcity" => Ok(Kind::TeamCity),
-            other => Err(format!(
-                "unknown kind {other:?}: expected jenkins or teamcity"
-            )),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct RequestRecord {
-    pub method: String,
-    pub path: String,
-    pub query: String,
-    pub has_crumb: bool,
-    pub auth_kind: String,
-}
-
-#[derive(Debug, Default)]
-pub struct World {
-    pub state: FakeState,
-    pub fault: Fault,
-    pub requests: Vec<RequestRecord>,
-    pub sessions: Sessions,
-}
-
-#[derive(Clone)]
-pub struct App {
-    pub kind: Kind,
-    world: Arc<Mutex<World>>,
-    /// Jenkins' `X-Jenkins-Session`: fixed for the life of the process.
-    pub instance: String,
-    pub started_ms: i64,
-}
-
-impl App {
-    pub fn new(kind: Kind, state: FakeState) -> App {
-        App {
-            kind,
-            world: Arc::new(Mutex::new(World {
-                state,
-                ..World::default()
-            })),
-            instance: auth::random_hex(8),
-            started_ms: crate::state::now_ms(),
-        }
-    }
-
-    /// Handlers never await while holding this, so a std mutex is enough; a panic in
-    /// one request must not wedge the fake, hence the poison recovery.
-    pub fn world(&self) -> MutexGuard<'_, World> {
-        self.world
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
 
 pub fn router(app: App) -> Router {
     Router::new().fallback(handle).with_state(app)

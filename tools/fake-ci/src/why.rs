@@ -9,7 +9,8 @@ use std::rc::Rc;
 
 use rules::label_expr::LabelExpr;
 
-use crate::state::{Agent, JenkinsVersion, QueueItem, QueueState};
+use crate::jenkins::version::JenkinsVersion;
+use crate::state::{Agent, QueueItem, QueueState};
 
 /// A node as the queue sees it: its name, whether it carries a label, whether it is online.
 pub struct Node<'a> {

@@ -4,10 +4,10 @@
 use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
 
+use crate::app::World;
 use crate::auth::Identity;
+use crate::clock::now_ms;
 use crate::http::{self, Req, with_header};
-use crate::server::World;
-use crate::state::now_ms;
 
 const ACTIONS: &[&str] = &[
     "toggleOffline",

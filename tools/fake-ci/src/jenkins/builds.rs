@@ -10,12 +10,13 @@ use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
 use serde_json::{Map, Value, json};
 
+use crate::app::World;
 use crate::auth::Identity;
-use crate::builds_state::{FinishedBuild, Triggered, next_queue_id};
+use crate::clock::now_ms;
 use crate::export::{CLASS, VIS};
 use crate::http::{self, Req, with_header};
-use crate::server::World;
-use crate::state::{QueueItem, now_ms};
+use crate::state::QueueItem;
+use crate::state::{FinishedBuild, Triggered};
 
 /// Query and form names Jenkins treats as controls, not build parameters.
 const NOT_PARAMETERS: &[&str] = &["token", "delay", "cause", "json", "Submit", "Jenkins-Crumb"];
@@ -347,7 +348,7 @@ fn trigger(
             }
         }
     }
-    let id = next_queue_id(&world.state);
+    let id = world.state.next_queue_id();
     world.state.queue.push(QueueItem {
         id,
         job: job.to_owned(),

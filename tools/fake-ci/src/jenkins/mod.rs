@@ -4,16 +4,17 @@
 mod actions;
 mod builds;
 pub mod model;
+pub mod version;
 
 use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
 use serde_json::Value;
 
+use crate::app::{App, World};
 use crate::auth::{self, Identity};
+use crate::clock::now_ms;
 use crate::export;
 use crate::http::{self, Req, percent_decode, with_header};
-use crate::server::{App, World};
-use crate::state::now_ms;
 use crate::tree::{self, Want};
 use model::Ctx;
 
@@ -171,7 +172,7 @@ fn crumb(world: &mut World, req: &Req, identity: &Identity, format: &str) -> Res
     if !world.state.auth.csrf {
         return not_found();
     }
-    let ctx_version = crate::state::JenkinsVersion::parse(&world.state.jenkins_version);
+    let ctx_version = version::JenkinsVersion::parse(&world.state.jenkins_version);
     let session = auth::session_cookie(req);
     let issued = world
         .sessions

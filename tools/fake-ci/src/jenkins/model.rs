@@ -11,9 +11,10 @@ use std::rc::Rc;
 use rules::label_expr::LabelExpr;
 use serde_json::{Map, Value, json};
 
+use super::version::JenkinsVersion;
 use crate::export::{CLASS, INLINE, RAW, VIS};
 use crate::http::escape_html;
-use crate::state::{Agent, FakeState, JenkinsVersion, QueueItem, QueueState, RunningBuild};
+use crate::state::{Agent, FakeState, QueueItem, QueueState, RunningBuild};
 use crate::tree::Want;
 use crate::why::{self, Node, World};
 

@@ -7,11 +7,12 @@ use serde_json::Value;
 
 use super::model::{Flag, Tc, collection};
 use super::{TcError, TcResult, accept_text, paging, parse_locator, respond};
+use crate::app::World;
+use crate::clock::now_ms;
 use crate::fields::Sel;
 use crate::http::{self, Req};
 use crate::locator::Locator;
-use crate::server::World;
-use crate::state::{Comment, now_ms};
+use crate::state::Comment;
 
 const AGENT_DIMS: &[&str] = &[
     "id",

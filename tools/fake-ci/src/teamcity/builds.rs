@@ -247,7 +247,7 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
                 .find(|i| tc.agent_id(*i) == aid)
                 .map(|i| tc.state.agents[i].name.as_str())
         });
-        let mut done: Vec<&crate::builds_state::FinishedBuild> = tc
+        let mut done: Vec<&crate::state::FinishedBuild> = tc
             .state
             .builds
             .iter()

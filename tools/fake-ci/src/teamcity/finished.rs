@@ -12,12 +12,13 @@ use serde_json::{Map, Value, json};
 
 use super::model::tc_date;
 use super::{TcError, TcResult, parse_locator, respond};
+use crate::app::World;
 use crate::auth::Identity;
-use crate::builds_state::{FinishedBuild, Triggered, next_queue_id};
+use crate::clock::now_ms;
 use crate::fields::{COLLECTION, LONG, SHORT};
 use crate::http::{self, Req};
-use crate::server::World;
-use crate::state::{QueueItem, now_ms};
+use crate::state::QueueItem;
+use crate::state::{FinishedBuild, Triggered};
 
 /// Handles the URLs of this module; `None` leaves the request to the rest of the router.
 pub fn route(
@@ -344,7 +345,7 @@ fn queue_build(
             "No build type nor template is found by id '{job}'."
         )));
     }
-    let id = next_queue_id(&world.state);
+    let id = world.state.next_queue_id();
     let now = now_ms();
     let parameters: BTreeMap<String, String> = request
         .properties

@@ -11,11 +11,11 @@ use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
 use serde_json::Value;
 
+use crate::app::{App, World};
 use crate::auth::{self, Identity};
+use crate::clock::now_ms;
 use crate::fields;
 use crate::http::{self, Req, percent_decode, with_header};
-use crate::server::{App, World};
-use crate::state::now_ms;
 use crate::xml;
 use model::Tc;
 

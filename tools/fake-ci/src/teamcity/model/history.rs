@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::{Tc, tc_date, with_meta};
-use crate::builds_state::FinishedBuild;
+use crate::state::FinishedBuild;
 
 impl Tc<'_> {
     /// TeamCity's status text for a finished build: the state's `status_text`, else

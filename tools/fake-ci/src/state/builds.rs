@@ -1,5 +1,5 @@
-//! The state of finished builds and of builds queued through the API (advise-retry's
-//! slice of both servers): `builds` and `triggered` in the state document.
+//! Finished builds and builds queued through the API (advise-retry's slice of both
+//! servers): `builds` and `triggered` in the state document.
 
 use std::collections::BTreeMap;
 
@@ -96,26 +96,4 @@ pub struct Triggered {
     pub comment: Option<String>,
     /// Who queued it (the authenticated user; `admin` for a TeamCity token).
     pub user: String,
-}
-
-/// The next free id for a queue item: past every queue item, running, finished and
-/// triggered build, so a new item never takes an id a test already uses.
-pub fn next_queue_id(state: &crate::state::FakeState) -> u64 {
-    let queue = state.queue.iter().map(|q| q.id);
-    let running = state
-        .agents
-        .iter()
-        .flat_map(|a| a.running.iter().map(|r| r.build_id()));
-    let finished = state
-        .builds
-        .iter()
-        .flat_map(|b| [b.build_id(), b.queue_id()]);
-    let triggered = state.triggered.iter().map(|t| t.queue_id);
-    queue
-        .chain(running)
-        .chain(finished)
-        .chain(triggered)
-        .max()
-        .unwrap_or(0)
-        + 1
 }

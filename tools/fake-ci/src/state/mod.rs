@@ -1,0 +1,82 @@
+//! The one JSON document that describes the fake server's world. The control API and the
+//! `--state` file both speak it; every field has a default so a test can send only what
+//! it cares about (`{"agents":[{"name":"a"}]}` is a complete document).
+
+mod agents;
+mod auth;
+mod builds;
+mod queue;
+
+use serde::{Deserialize, Serialize};
+
+pub use agents::{Agent, Comment, RunningBuild};
+pub use auth::{AuthConfig, User};
+pub use builds::{FinishedBuild, Triggered};
+pub use queue::{QueueItem, QueueState};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FakeState {
+    /// Drives version-dependent wording and shapes (quotes in `why`, built-in node name,
+    /// `assignedLabels`, `labelExpression`, crumb length).
+    pub jenkins_version: String,
+    /// `false` mimics Jenkins 1.x responses, which carry no `_class`.
+    pub class_fields: bool,
+    pub auth: AuthConfig,
+    /// Bearer tokens TeamCity accepts.
+    pub teamcity_tokens: Vec<String>,
+    /// TeamCity's page size when a locator has no `count`.
+    pub page_size: usize,
+    /// Executors on Jenkins' built-in node (it is listed even with none, as real Jenkins does).
+    pub builtin_executors: u32,
+    pub agents: Vec<Agent>,
+    pub queue: Vec<QueueItem>,
+    /// Finished builds with their console text (`state/builds.rs`).
+    pub builds: Vec<FinishedBuild>,
+    /// Builds queued through the API, in order.
+    pub triggered: Vec<Triggered>,
+}
+
+impl Default for FakeState {
+    fn default() -> Self {
+        FakeState {
+            jenkins_version: "2.579".to_owned(),
+            class_fields: true,
+            auth: AuthConfig::default(),
+            teamcity_tokens: vec!["tc-token".to_owned()],
+            page_size: 100,
+            builtin_executors: 0,
+            agents: Vec::new(),
+            queue: Vec::new(),
+            builds: Vec::new(),
+            triggered: Vec::new(),
+        }
+    }
+}
+
+impl FakeState {
+    /// The next free id for a queue item: past every queue item, running, finished and
+    /// triggered build, so a new item never takes an id a test already uses.
+    pub fn next_queue_id(&self) -> u64 {
+        let queue = self.queue.iter().map(|q| q.id);
+        let running = self
+            .agents
+            .iter()
+            .flat_map(|a| a.running.iter().map(|r| r.build_id()));
+        let finished = self
+            .builds
+            .iter()
+            .flat_map(|b| [b.build_id(), b.queue_id()]);
+        let triggered = self.triggered.iter().map(|t| t.queue_id);
+        queue
+            .chain(running)
+            .chain(finished)
+            .chain(triggered)
+            .max()
+            .unwrap_or(0)
+            + 1
+    }
+}
+
+#[cfg(test)]
+mod tests;
