@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::ci::kind::CiKind;
 use crate::error::{Error, Result};
 use rules::{AgentNameSource, Pool, PoolSpec};
 
@@ -65,21 +66,6 @@ impl Env {
     pub fn seconds_or(&self, name: &str, default: u64) -> Result<Duration> {
         self.parsed_or::<u64>(name, default)
             .map(Duration::from_secs)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CiKind {
-    Jenkins,
-    TeamCity,
-}
-
-impl fmt::Display for CiKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            CiKind::Jenkins => "jenkins",
-            CiKind::TeamCity => "teamcity",
-        })
     }
 }
 

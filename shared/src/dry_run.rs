@@ -5,10 +5,14 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 
-use crate::aws::groups::{Completion, Group, GroupInstance, LifecycleAction, ScalingGroups};
-use crate::aws::store::ObjectStore;
-use crate::ci::{CiError, CiServer, OfflineChange};
+use crate::ci::CiError;
 use crate::error::Result;
+use crate::ports::builds::{
+    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
+};
+use crate::ports::ci::{CiServer, OfflineChange};
+use crate::ports::groups::{Completion, Group, GroupInstance, LifecycleAction, ScalingGroups};
+use crate::ports::store::ObjectStore;
 use rules::CiSnapshot;
 
 /// The writes a dry run skipped, in order, as sentences.
@@ -83,7 +87,7 @@ impl ScalingGroups for DryRunGroups {
     ) -> Result<usize> {
         let verb = if protected { "protect" } else { "unprotect" };
         let calls = instance_ids
-            .chunks(crate::aws::groups::MAX_PROTECTION_IDS)
+            .chunks(crate::ports::groups::MAX_PROTECTION_IDS)
             .count();
         self.would_do.record(format!(
             "{verb} {} in {group} from scale-in ({calls} SetInstanceProtection calls)",
@@ -162,38 +166,25 @@ impl ObjectStore for DryRunStore {
 /// advise-retry's dry run: reads the build, its log and its agent; records the re-queue
 /// and the note instead of making them.
 pub struct DryRunBuilds {
-    pub inner: Arc<dyn crate::ci::BuildControl>,
+    pub inner: Arc<dyn BuildControl>,
     pub would_do: WouldDo,
 }
 
 #[async_trait]
-impl crate::ci::BuildControl for DryRunBuilds {
-    async fn finished_build(
-        &self,
-        build: &crate::ci::builds::BuildRef,
-    ) -> Result<crate::ci::builds::FinishedBuild, CiError> {
+impl BuildControl for DryRunBuilds {
+    async fn finished_build(&self, build: &BuildRef) -> Result<FinishedBuild, CiError> {
         self.inner.finished_build(build).await
     }
 
-    async fn log_tail(
-        &self,
-        build: &crate::ci::builds::BuildRef,
-        max_bytes: usize,
-    ) -> Result<crate::ci::builds::LogTail, CiError> {
+    async fn log_tail(&self, build: &BuildRef, max_bytes: usize) -> Result<LogTail, CiError> {
         self.inner.log_tail(build, max_bytes).await
     }
 
-    async fn agent_presence(
-        &self,
-        agent: &str,
-    ) -> Result<crate::ci::builds::AgentPresence, CiError> {
+    async fn agent_presence(&self, agent: &str) -> Result<AgentPresence, CiError> {
         self.inner.agent_presence(agent).await
     }
 
-    async fn requeue(
-        &self,
-        request: &crate::ci::builds::Requeue,
-    ) -> Result<crate::ci::builds::Queued, CiError> {
+    async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError> {
         let parameters = request
             .parameters
             .iter()
@@ -209,17 +200,13 @@ impl crate::ci::BuildControl for DryRunBuilds {
                 .map(|b| format!(" on branch {b}"))
                 .unwrap_or_default()
         ));
-        Ok(crate::ci::builds::Queued {
+        Ok(Queued {
             id: None,
             url: None,
         })
     }
 
-    async fn annotate(
-        &self,
-        build: &crate::ci::builds::BuildRef,
-        text: &str,
-    ) -> Result<(), CiError> {
+    async fn annotate(&self, build: &BuildRef, text: &str) -> Result<(), CiError> {
         self.would_do
             .record(format!("set the description of {build} to {text:?}"));
         Ok(())

@@ -11,5 +11,7 @@ pub mod events;
 pub mod ports;
 pub mod runner;
 pub mod telemetry;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use error::{Error, Result};

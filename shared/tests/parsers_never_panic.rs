@@ -119,7 +119,8 @@ proptest! {
 
     #[test]
     fn build_history_bodies_never_panic(jenkins in json_value(), teamcity in json_value()) {
-        use shared::ci::history::{JenkinsRootJson, TeamCityBuildJson, TeamCityBuildsJson, jenkins_builds};
+        use shared::ci::jenkins::history::{JenkinsRootJson, jenkins_builds};
+        use shared::ci::teamcity::history::{TeamCityBuildJson, TeamCityBuildsJson};
         if let Ok(root) = serde_json::from_value::<JenkinsRootJson>(jenkins) {
             let _ = jenkins_builds(root);
         }

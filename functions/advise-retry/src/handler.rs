@@ -20,15 +20,16 @@ use rules::retry::{
 use rules::{Datum, Unit};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::metrics::MetricsSink;
-use shared::aws::store::ObjectStore;
 use shared::checkpoint::{CheckpointKey, Interruption, layout, read_claims};
+use shared::ci::CiKind;
 use shared::ci::Problem;
-use shared::ci::builds::{
+use shared::config::Secret;
+use shared::dry_run::WouldDo;
+use shared::ports::builds::{
     AgentPresence, BuildControl, FinishedBuild, Queued, Requeue, is_not_found,
 };
-use shared::config::{CiKind, Secret};
-use shared::dry_run::WouldDo;
+use shared::ports::metrics::MetricsSink;
+use shared::ports::store::ObjectStore;
 use shared::{Error, Result};
 
 use crate::config::RetryConfig;
@@ -99,6 +100,13 @@ fn answer(status: u16, outcome: &'static str, reason: impl Into<String>) -> (u16
             ..Report::default()
         },
     )
+}
+
+#[async_trait::async_trait]
+impl shared::runner::Function for Handler {
+    async fn handle(&self, event: Value) -> Result<Value> {
+        Handler::handle(self, event).await
+    }
 }
 
 impl Handler {
@@ -523,12 +531,12 @@ mod tests {
     use chrono::TimeZone;
     use rules::retry::RetryPolicy;
     use shared::aws::metrics::RecordingMetrics;
-    use shared::aws::store::MemoryStore;
     use shared::checkpoint::Claim;
     use shared::ci::CiError;
-    use shared::ci::builds::{BuildRef, LogTail};
     use shared::config::{CiConfig, CredentialSource};
     use shared::dry_run::{DryRunBuilds, DryRunStore};
+    use shared::ports::builds::{BuildRef, LogTail};
+    use shared::testing::MemoryStore;
 
     use super::*;
     use crate::config::KeySource;

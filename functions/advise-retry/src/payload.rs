@@ -14,8 +14,8 @@
 use rules::retry::BuildStatus;
 use serde::Deserialize;
 use serde_json::Value;
-use shared::ci::builds::BuildRef;
-use shared::config::CiKind;
+use shared::ci::CiKind;
+use shared::ports::builds::BuildRef;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {

@@ -14,9 +14,9 @@ use chrono::{DateTime, Utc};
 use rules::retry::{FailureClass, History};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use shared::aws::store::ObjectStore;
 use shared::checkpoint::CheckpointKey;
-use shared::config::CiKind;
+use shared::ci::CiKind;
+use shared::ports::store::ObjectStore;
 use shared::{Error, Result};
 
 /// Decisions kept per logical build; the counts keep the budget, these are for people.
@@ -140,7 +140,7 @@ pub async fn save_alias(
 
 #[cfg(test)]
 mod tests {
-    use shared::aws::store::MemoryStore;
+    use shared::testing::MemoryStore;
 
     use super::*;
 

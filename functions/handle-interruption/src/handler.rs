@@ -8,10 +8,11 @@ use rules::drain::{DrainRecord, drain_key};
 use rules::{Datum, Pool, Unit};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::groups::{Completion, LifecycleAction};
 use shared::checkpoint::{SealOutcome, seal};
-use shared::ci::{CiError, OfflineChange, Problem};
+use shared::ci::{CiError, Problem};
 use shared::ports::Ports;
+use shared::ports::ci::OfflineChange;
+use shared::ports::groups::{Completion, LifecycleAction};
 use shared::runner::Function;
 use shared::{Error, Result};
 

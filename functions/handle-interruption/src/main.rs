@@ -21,7 +21,7 @@ async fn main() -> ExitCode {
             .unwrap_or_default();
     runner::run("handle-interruption", default_event, |dry_run| async move {
         let config = InterruptionConfig::from_env(&Env::from_process())?;
-        let ports = Ports::connect(&config.ci, &config.bucket, dry_run).await?;
+        let ports = Ports::connect(&config.ci, Some(&config.bucket), dry_run).await?;
         tracing::info!(ci = %config.ci.kind, pools = config.pools.len(), hook = %config.drain_hook, dry_run, "handle-interruption ready");
         Ok(Handler { config, ports })
     })

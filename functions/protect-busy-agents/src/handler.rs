@@ -11,8 +11,8 @@ use rules::protection::{AgentView, InstanceView, Reason, decide, next_idle_since
 use rules::{Agent, AgentNameSource, CiSnapshot, Datum, InstanceInfo, Unit};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::groups::{Completion, Group, LifecycleAction};
 use shared::ports::Ports;
+use shared::ports::groups::{Completion, Group, LifecycleAction};
 use shared::runner::Function;
 use shared::{Error, Result};
 
@@ -538,18 +538,20 @@ pub(crate) mod tests {
     use rules::health::FinishedBuild;
     use rules::protection::Graces;
     use rules::{Pool, PoolSpec};
-    use shared::aws::groups::GroupInstance;
     use shared::aws::metrics::RecordingMetrics;
-    use shared::aws::store::MemoryStore;
-    use shared::ci::{CiError, OfflineChange, Problem};
-    use shared::config::{CiConfig, CiKind, CredentialSource};
+    use shared::ci::CiKind;
+    use shared::ci::{CiError, Problem};
+    use shared::config::{CiConfig, CredentialSource};
+    use shared::ports::ci::OfflineChange;
+    use shared::ports::groups::GroupInstance;
+    use shared::testing::MemoryStore;
 
     use std::sync::Arc;
 
-    use shared::aws::groups::ScalingGroups;
-    use shared::aws::instances::Instances;
-    use shared::aws::store::ObjectStore;
-    use shared::ci::CiServer;
+    use shared::ports::CiServer;
+    use shared::ports::groups::ScalingGroups;
+    use shared::ports::instances::Instances;
+    use shared::ports::store::ObjectStore;
 
     use super::*;
     use crate::memory::{InstanceMemory, MEMORY_KEY};
@@ -792,6 +794,7 @@ pub(crate) mod tests {
         };
         let ports = Ports {
             ci: ci.clone(),
+            builds: Arc::new(shared::testing::FakeBuilds::default()),
             groups: groups.clone(),
             instances: Arc::new(FakeInstances(ec2)),
             store: store.clone(),

@@ -23,7 +23,7 @@ async fn main() -> ExitCode {
     .unwrap_or_default();
     runner::run("protect-busy-agents", default_event, |dry_run| async move {
         let config = ProtectConfig::from_env(&Env::from_process())?;
-        let ports = Ports::connect(&config.ci, &config.bucket, dry_run).await?;
+        let ports = Ports::connect(&config.ci, Some(&config.bucket), dry_run).await?;
         tracing::info!(ci = %config.ci.kind, pools = config.pools.len(), dry_run, "protect-busy-agents ready");
         Ok(Protector { config, ports })
     })

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use shared::Result;
-use shared::aws::store::ObjectStore;
+use shared::ports::store::ObjectStore;
 
 pub const MEMORY_KEY: &str = "state/protect-busy-agents.json";
 

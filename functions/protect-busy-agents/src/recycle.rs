@@ -18,7 +18,7 @@ use rules::health::{
 };
 use rules::{Agent, CiSnapshot, Datum, InstanceInfo, Unit, compute_workloads};
 use serde::Serialize;
-use shared::aws::groups::Group;
+use shared::ports::groups::Group;
 
 use crate::handler::{Protector, Response, find_agent};
 use crate::memory::{InstanceMemory, Memory};
@@ -380,7 +380,7 @@ impl Protector {
 mod tests {
     use rules::health::Outcome;
     use rules::{Demand, LabelExpr, QueuedBuild, Waiting};
-    use shared::aws::store::ObjectStore;
+    use shared::ports::store::ObjectStore;
 
     use super::*;
     use crate::handler::tests::{World, agent, ago, instance, launched, now, world_with_history};

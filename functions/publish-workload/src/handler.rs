@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use rules::{Datum, PoolWorkload, Unit, compute_workloads};
 use serde::Serialize;
 use serde_json::Value;
-use shared::aws::metrics::MetricsSink;
-use shared::ci::CiServer;
+use shared::ports::CiServer;
+use shared::ports::metrics::MetricsSink;
 use shared::runner::Function;
 use shared::{Error, Result};
 use tokio::time::Instant;
@@ -173,8 +173,10 @@ mod tests {
     use async_trait::async_trait;
     use rules::{Agent, CiSnapshot, Pool, PoolSpec};
     use shared::aws::metrics::RecordingMetrics;
-    use shared::ci::{CiError, OfflineChange, Problem};
-    use shared::config::{CiConfig, CiKind, CredentialSource};
+    use shared::ci::CiKind;
+    use shared::ci::{CiError, Problem};
+    use shared::config::{CiConfig, CredentialSource};
+    use shared::ports::ci::OfflineChange;
 
     use super::*;
 

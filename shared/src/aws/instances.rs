@@ -1,19 +1,12 @@
-//! The EC2 port: instance details, always filtered by instance id.
+//! The EC2 adapter of the `Instances` port: DescribeInstances, always filtered by id.
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Filter;
 use chrono::{TimeZone, Utc};
 
 use crate::error::{Error, Result};
+use crate::ports::instances::Instances;
 use rules::InstanceInfo;
-
-/// Exists because agent names may come from DNS names or tags, and launch times decide
-/// boot grace; DescribeInstances is the only source, and it is throttled account-wide.
-#[async_trait]
-pub trait Instances: Send + Sync {
-    /// Details of the given instances; unknown ids are simply absent.
-    async fn describe(&self, instance_ids: &[String]) -> Result<Vec<InstanceInfo>>;
-}
 
 pub struct Ec2Instances {
     client: aws_sdk_ec2::Client,

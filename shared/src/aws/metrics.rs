@@ -1,4 +1,4 @@
-//! The metrics port and its CloudWatch `PutMetricData` adapter.
+//! The CloudWatch `PutMetricData` adapter of the `MetricsSink` port, and the dry-run recorder.
 
 use std::sync::Mutex;
 
@@ -6,19 +6,12 @@ use async_trait::async_trait;
 use aws_sdk_cloudwatch::types::{Dimension, MetricDatum, StandardUnit};
 
 use crate::error::{Error, Result};
+use crate::ports::metrics::MetricsSink;
 use rules::{Datum, Unit};
 
 /// PutMetricData limits: 1000 datums and 1 MB per call. The size is estimated with room to spare.
 pub const MAX_DATUMS_PER_CALL: usize = 1000;
 const MAX_BYTES_PER_CALL: usize = 900_000;
-
-/// Where metrics go. Exists so handlers publish the same way to CloudWatch, to a
-/// dry-run recorder, or to a test double.
-#[async_trait]
-pub trait MetricsSink: Send + Sync {
-    /// Publishes every datum, in as few calls as the limits allow; returns the number of calls.
-    async fn publish(&self, namespace: &str, datums: &[Datum]) -> Result<usize>;
-}
 
 pub struct CloudWatchMetrics {
     client: aws_sdk_cloudwatch::Client,

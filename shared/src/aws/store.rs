@@ -1,22 +1,10 @@
-//! The object store port (S3): checkpoints, drain records, idle-since state.
-
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+//! The S3 adapter of the `ObjectStore` port.
 
 use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::error::{Error, Result};
-
-/// Exists so checkpoint and drain logic runs the same against S3, a dry run, and memory.
-#[async_trait]
-pub trait ObjectStore: Send + Sync {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<()>;
-    async fn delete(&self, key: &str) -> Result<()>;
-    /// Keys under `prefix`, sorted.
-    async fn list(&self, prefix: &str) -> Result<Vec<String>>;
-}
+use crate::ports::store::ObjectStore;
 
 pub struct S3Store {
     client: aws_sdk_s3::Client,
@@ -117,53 +105,29 @@ impl ObjectStore for S3Store {
     }
 }
 
-/// An in-memory store for tests and for dry runs layered over a real read-only view.
-#[derive(Default)]
-pub struct MemoryStore {
-    objects: Mutex<BTreeMap<String, Vec<u8>>>,
-}
-
-impl MemoryStore {
-    pub fn keys(&self) -> Vec<String> {
-        self.objects
-            .lock()
-            .map(|o| o.keys().cloned().collect())
-            .unwrap_or_default()
-    }
-}
+/// The store of a function configured without a bucket: any use is a configuration error
+/// naming the variable, never a silent no-op.
+pub struct NoBucket;
 
 #[async_trait]
-impl ObjectStore for MemoryStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self
-            .objects
-            .lock()
-            .map_err(|_| Error::Failed("store lock poisoned".into()))?
-            .get(key)
-            .cloned())
+impl ObjectStore for NoBucket {
+    async fn get(&self, _key: &str) -> Result<Option<Vec<u8>>> {
+        Err(no_bucket())
     }
 
-    async fn put(&self, key: &str, body: Vec<u8>) -> Result<()> {
-        self.objects
-            .lock()
-            .map_err(|_| Error::Failed("store lock poisoned".into()))?
-            .insert(key.to_owned(), body);
-        Ok(())
+    async fn put(&self, _key: &str, _body: Vec<u8>) -> Result<()> {
+        Err(no_bucket())
     }
 
-    async fn delete(&self, key: &str) -> Result<()> {
-        self.objects
-            .lock()
-            .map_err(|_| Error::Failed("store lock poisoned".into()))?
-            .remove(key);
-        Ok(())
+    async fn delete(&self, _key: &str) -> Result<()> {
+        Err(no_bucket())
     }
 
-    async fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        Ok(self
-            .keys()
-            .into_iter()
-            .filter(|k| k.starts_with(prefix))
-            .collect())
+    async fn list(&self, _prefix: &str) -> Result<Vec<String>> {
+        Err(no_bucket())
     }
+}
+
+fn no_bucket() -> Error {
+    Error::config("CHECKPOINT_BUCKET", "not set for this function")
 }

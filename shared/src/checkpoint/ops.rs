@@ -11,8 +11,8 @@ use serde::de::DeserializeOwned;
 use super::key::{CheckpointKey, is_test_id, validate_instance_id, validate_slot};
 use super::layout;
 use super::model::{Claim, Part, PassList};
-use crate::aws::store::ObjectStore;
 use crate::error::{Error, Result};
+use crate::ports::store::ObjectStore;
 
 /// An object read as JSON: the outer error is the store's, the inner one a corrupt body.
 pub(crate) async fn read_json<T: DeserializeOwned>(
@@ -208,7 +208,7 @@ pub(crate) async fn read_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::store::MemoryStore;
+    use crate::testing::MemoryStore;
     use chrono::TimeZone;
 
     fn at(minute: u32) -> DateTime<Utc> {

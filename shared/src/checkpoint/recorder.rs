@@ -10,8 +10,8 @@ use super::key::{CheckpointKey, is_test_id};
 use super::layout;
 use super::model::{Claim, Part};
 use super::ops::{read_claim, read_parts, write_json};
-use crate::aws::store::ObjectStore;
 use crate::error::{Error, Result};
+use crate::ports::store::ObjectStore;
 
 /// A name for this process's parts, different from any other process's (pid plus the
 /// clock's nanoseconds), so concurrent uploaders never pick the same object.
@@ -112,8 +112,8 @@ impl Recorder {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::aws::store::MemoryStore;
     use crate::checkpoint::ops::{restore, start};
+    use crate::testing::MemoryStore;
 
     fn set(tests: &[&str]) -> BTreeSet<String> {
         tests.iter().map(|t| t.to_string()).collect()

@@ -8,8 +8,8 @@ use super::key::{MAX_SLOT, validate_instance_id};
 use super::layout;
 use super::model::{Claim, Interruption, PassList, SealOutcome, Sealing};
 use super::ops::{read_claim_object, read_json, read_parts, read_pass_list, write_json};
-use crate::aws::store::ObjectStore;
 use crate::error::Result;
+use crate::ports::store::ObjectStore;
 
 /// Seals the checkpoint of every build that claimed one of the `executors` of
 /// `instance_id` (slots 0 to executors − 1, and the claim from before slots): every
@@ -121,9 +121,9 @@ mod tests {
     use chrono::TimeZone;
 
     use super::*;
-    use crate::aws::store::MemoryStore;
     use crate::checkpoint::ops::{restore, start};
     use crate::checkpoint::recorder::Recorder;
+    use crate::testing::MemoryStore;
 
     fn at(minute: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2025, 3, 1, 10, minute, 0)

@@ -4,7 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
-use crate::config::CiKind;
+use super::kind::CiKind;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{kind} {method} {url}: {problem}")]

@@ -7,7 +7,8 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
 use serde::de::DeserializeOwned;
 
 use super::error::{CiError, Problem};
-use crate::config::{CiConfig, CiKind, Credentials};
+use super::kind::CiKind;
+use crate::config::{CiConfig, Credentials};
 
 #[derive(Clone)]
 pub struct CiHttp {

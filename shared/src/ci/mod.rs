@@ -1,77 +1,44 @@
-//! The CI port: what ci-fleet asks of a CI server, with a Jenkins and a TeamCity adapter.
+//! The CI adapters, one folder per server (as tools/fake-ci is): what ci-fleet asks of a
+//! CI server is the `CiServer` and `BuildControl` ports (`crate::ports`); here is how
+//! Jenkins and TeamCity answer it, over one HTTP client that reads every failure as
+//! "unknown", never as "zero".
 
-pub mod builds;
-mod error;
-pub mod history;
-mod http;
+pub mod error;
+pub mod http;
 pub mod jenkins;
-mod jenkins_builds;
+pub mod kind;
+pub mod log_tail;
 pub mod teamcity;
-mod teamcity_builds;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-
-pub use builds::{BuildControl, connect_builds};
 pub use error::{CiError, Problem};
 pub use http::{Answer, CiHttp};
+pub use kind::CiKind;
 
-use crate::config::{CiConfig, CiKind, Credentials};
-use rules::CiSnapshot;
-use rules::health::FinishedBuild;
+use crate::config::{CiConfig, Credentials};
+use crate::ports::builds::BuildControl;
+use crate::ports::ci::CiServer;
 
-/// Everything the functions need from the CI server. A new CI call is a method here plus
-/// its two adapters, so handlers never see which CI server they talk to.
-#[async_trait]
-pub trait CiServer: Send + Sync {
-    /// One poll: every agent and every queued build, read in as few requests as the API allows.
-    async fn snapshot(&self) -> Result<CiSnapshot, CiError>;
+/// The two CI ports of one server.
+pub type CiPorts = (Arc<dyn CiServer>, Arc<dyn BuildControl>);
 
-    /// Stops new work on an agent, with a reason a person reads in the CI's UI. Idempotent:
-    /// an agent already offline stays offline and keeps its reason (Jenkins `toggleOffline`
-    /// really toggles, so the state is read first).
-    async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError>;
-
-    /// Deletes an agent whose instance is gone. An agent that is already gone is success.
-    async fn remove_agent(&self, agent: &str) -> Result<(), CiError>;
-
-    /// Recently finished builds with the agent each ran on, for the agent health rule, in
-    /// as few requests as the API allows (Jenkins: each job's last builds, one level of
-    /// folders; TeamCity: the newest finished builds, paged). Running builds and builds
-    /// without a known agent are left out.
-    async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError>;
-
-    /// Whether one agent is running a build now; `None` when the CI server does not know
-    /// the agent. Exists because a lifecycle event concerns one agent: the adapters read
-    /// that agent alone (one small GET) instead of the whole fleet's snapshot. The default
-    /// reads the snapshot, for ports that have nothing cheaper.
-    async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
-        let snapshot = self.snapshot().await?;
-        Ok(snapshot
-            .agents
-            .iter()
-            .find(|a| a.name == agent)
-            .map(|a| a.busy_executors > 0))
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum OfflineChange {
-    TakenOffline,
-    AlreadyOffline,
-}
-
-/// Builds the adapter for the configured CI server; `credentials` are resolved already
-/// (inline or from Secrets Manager).
+/// Both CI ports for the configured server, over one HTTP client (one connection pool,
+/// one TLS setup at cold start); `credentials` are resolved already (inline or from
+/// Secrets Manager).
 pub fn connect(
     config: &CiConfig,
     credentials: Option<Credentials>,
-) -> Result<Arc<dyn CiServer>, CiError> {
+) -> Result<CiPorts, CiError> {
     let http = CiHttp::new(config, credentials)?;
     Ok(match config.kind {
-        CiKind::Jenkins => Arc::new(jenkins::Jenkins::new(http)),
-        CiKind::TeamCity => Arc::new(teamcity::TeamCity::new(http)),
+        CiKind::Jenkins => (
+            Arc::new(jenkins::Jenkins::new(http.clone())),
+            Arc::new(jenkins::builds::JenkinsBuilds::new(http)),
+        ),
+        CiKind::TeamCity => (
+            Arc::new(teamcity::TeamCity::new(http.clone())),
+            Arc::new(teamcity::builds::TeamCityBuilds::new(http)),
+        ),
     })
 }

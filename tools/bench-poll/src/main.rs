@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use rules::{Pool, PoolSpec, compute_workloads};
 use serde_json::{Value, json};
+use shared::ci::CiKind;
 use shared::ci::jenkins::{parse_snapshot, poll_paths};
-use shared::config::{CiConfig, CiKind, CredentialSource, Credentials, Secret};
+use shared::config::{CiConfig, CredentialSource, Credentials, Secret};
 
 struct Shape {
     agents: usize,
@@ -93,7 +94,7 @@ fn main() -> Result<(), String> {
         user: Some("bench".into()),
         token: Secret::new("bench-token"),
     };
-    let ci = shared::ci::connect(&config, Some(credentials)).map_err(|e| e.to_string())?;
+    let (ci, _) = shared::ci::connect(&config, Some(credentials)).map_err(|e| e.to_string())?;
     let whole: Vec<Duration> = (0..=shape.runs)
         .map(|_| {
             runtime.block_on(async {

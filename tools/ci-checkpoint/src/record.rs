@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use shared::aws::store::ObjectStore;
 use shared::checkpoint::{CheckpointKey, Recorder};
+use shared::ports::store::ObjectStore;
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior, interval, interval_at};
 

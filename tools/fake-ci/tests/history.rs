@@ -11,8 +11,9 @@ use chrono::{TimeZone, Utc};
 use fake_ci::{FakeState, Kind};
 use rules::health::Outcome;
 use serde_json::json;
-use shared::ci::CiServer;
-use shared::config::{CiConfig, CiKind, CredentialSource, Credentials, Secret};
+use shared::ci::CiKind;
+use shared::config::{CiConfig, CredentialSource, Credentials, Secret};
+use shared::ports::CiServer;
 use support::{basic, get};
 
 const T0: i64 = 1_763_800_000_000;
@@ -54,7 +55,9 @@ fn client(kind: Kind, addr: std::net::SocketAddr, page_size: u32) -> std::sync::
         user,
         token: Secret::new(token),
     };
-    shared::ci::connect(&config, Some(credentials)).expect("client")
+    shared::ci::connect(&config, Some(credentials))
+        .expect("client")
+        .0
 }
 
 fn at(ms: i64) -> chrono::DateTime<Utc> {

@@ -12,13 +12,14 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::builds::{
+use super::wire::parse_teamcity_time;
+use crate::ci::error::{CiError, Problem};
+use crate::ci::http::{CiHttp, encode_query_value};
+use crate::ci::log_tail::read_tail;
+use crate::ports::builds::{
     AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue, Revision,
-    read_tail,
+    is_not_found,
 };
-use super::error::{CiError, Problem};
-use super::http::{CiHttp, encode_query_value};
-use super::teamcity::parse_teamcity_time;
 use rules::retry::BuildStatus;
 
 const BUILD_FIELDS: &str = "id,buildTypeId,number,status,state,statusText,branchName,startDate,finishDate,webUrl,agent(id,name),comment(text),canceledInfo(text),revisions(revision(version,vcsBranchName,vcs-root-instance(vcs-root-id))),properties(property(name,value,own))";
@@ -109,7 +110,7 @@ impl BuildControl for TeamCityBuilds {
         match self.http.get_json::<AgentJson>(&path).await {
             Ok(found) if found.connected => Ok(AgentPresence::Connected),
             Ok(_) => Ok(AgentPresence::Disconnected),
-            Err(e) if super::builds::is_not_found(&e) => Ok(AgentPresence::Gone),
+            Err(e) if is_not_found(&e) => Ok(AgentPresence::Gone),
             Err(e) => Err(e),
         }
     }

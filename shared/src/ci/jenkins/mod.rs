@@ -5,9 +5,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
 
-use super::error::Problem;
-use super::http::{CiHttp, encode_query_value};
-use super::{CiError, CiServer, OfflineChange, history};
+pub mod builds;
+pub mod history;
+
+use crate::ci::error::{CiError, Problem};
+use crate::ci::http::{CiHttp, encode_query_value};
+use crate::ports::ci::{CiServer, OfflineChange};
 use reqwest::Method;
 use rules::health::FinishedBuild;
 use rules::why::read_why;

@@ -11,11 +11,13 @@ use reqwest::Method;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::builds::{
-    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue, read_tail,
+use crate::ci::error::{CiError, Problem};
+use crate::ci::http::{CiHttp, encode_query_value};
+use crate::ci::log_tail::read_tail;
+use crate::ports::builds::{
+    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue, Revision,
+    is_not_found,
 };
-use super::error::{CiError, Problem};
-use super::http::{CiHttp, encode_query_value};
 use rules::retry::BuildStatus;
 
 const BUILD_TREE: &str = "number,result,building,duration,timestamp,builtOn,queueId,url,description,actions[_class,parameters[name,value],lastBuiltRevision[SHA1,branch[name]]]";
@@ -125,7 +127,7 @@ impl BuildControl for JenkinsBuilds {
                 (true, false) => AgentPresence::Disconnected,
                 (true, true) => AgentPresence::Unknown,
             }),
-            Err(e) if super::builds::is_not_found(&e) => Ok(AgentPresence::Gone),
+            Err(e) if is_not_found(&e) => Ok(AgentPresence::Gone),
             Err(e) => Err(e),
         }
     }
@@ -264,7 +266,7 @@ impl BuildJson {
             parameters,
             branch,
             revisions: revision
-                .map(|version| super::builds::Revision {
+                .map(|version| Revision {
                     version,
                     vcs_branch: None,
                     vcs_root: None,

@@ -1,0 +1,51 @@
+//! The CI port: what ci-fleet asks of a CI server about its agents and its queue. Exists
+//! so handlers never see which CI server they talk to, and run against fakes in tests.
+
+use async_trait::async_trait;
+
+use crate::ci::error::CiError;
+use rules::CiSnapshot;
+use rules::health::FinishedBuild;
+
+/// Everything the functions need from the CI server. A new CI call is a method here plus
+/// its two adapters, so handlers never see which CI server they talk to.
+#[async_trait]
+pub trait CiServer: Send + Sync {
+    /// One poll: every agent and every queued build, read in as few requests as the API allows.
+    async fn snapshot(&self) -> Result<CiSnapshot, CiError>;
+
+    /// Stops new work on an agent, with a reason a person reads in the CI's UI. Idempotent:
+    /// an agent already offline stays offline and keeps its reason (Jenkins `toggleOffline`
+    /// really toggles, so the state is read first).
+    async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError>;
+
+    /// Deletes an agent whose instance is gone. An agent that is already gone is success.
+    async fn remove_agent(&self, agent: &str) -> Result<(), CiError>;
+
+    /// Recently finished builds with the agent each ran on, for the agent health rule, in
+    /// as few requests as the API allows (Jenkins: each job's last builds, one level of
+    /// folders; TeamCity: the newest finished builds, paged). Running builds and builds
+    /// without a known agent are left out.
+    async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError>;
+
+    /// Whether one agent is running a build now; `None` when the CI server does not know
+    /// the agent. Exists because a lifecycle event concerns one agent: the adapters read
+    /// that agent alone (one small GET) instead of the whole fleet's snapshot. The default
+    /// reads the snapshot, for ports that have nothing cheaper.
+    async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
+        let snapshot = self.snapshot().await?;
+        Ok(snapshot
+            .agents
+            .iter()
+            .find(|a| a.name == agent)
+            .map(|a| a.busy_executors > 0))
+    }
+}
+
+/// What taking an agent offline did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OfflineChange {
+    TakenOffline,
+    AlreadyOffline,
+}

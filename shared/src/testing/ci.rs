@@ -1,0 +1,127 @@
+//! A CI server in memory: answers a script of snapshots (or outages) and a build
+//! history (or an outage), and records every write.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use rules::CiSnapshot;
+use rules::health::FinishedBuild;
+
+use crate::ci::{CiError, CiKind, Problem};
+use crate::ports::ci::{CiServer, OfflineChange};
+
+#[derive(Default)]
+pub struct FakeCi {
+    /// Each poll takes the next answer (`None` is an outage); the last one repeats.
+    snapshots: Mutex<VecDeque<Option<CiSnapshot>>>,
+    /// What an outage in the script answers (default: HTTP 503 from the queue's URL).
+    outage: Option<CiError>,
+    /// `None`: the history endpoint is down.
+    pub history: Option<Vec<FinishedBuild>>,
+    /// Agents removed, in order.
+    pub removed: Mutex<Vec<String>>,
+    /// (agent, reason) taken offline, in order.
+    pub taken_offline: Mutex<Vec<(String, String)>>,
+}
+
+impl FakeCi {
+    /// A CI server that answers `snapshot` (or is down, `None`) at every poll, with an
+    /// empty build history.
+    pub fn answering(snapshot: Option<CiSnapshot>) -> FakeCi {
+        FakeCi::scripted(vec![snapshot])
+    }
+
+    /// A CI server that answers these polls in order, the last one from then on.
+    pub fn scripted(snapshots: Vec<Option<CiSnapshot>>) -> FakeCi {
+        FakeCi {
+            snapshots: Mutex::new(snapshots.into()),
+            history: Some(vec![]),
+            ..FakeCi::default()
+        }
+    }
+
+    /// The same server, whose outages answer `error` instead of a 503.
+    pub fn failing_with(mut self, error: CiError) -> FakeCi {
+        self.outage = Some(error);
+        self
+    }
+
+    /// The same server with this build history (`None`: its history is down).
+    pub fn with_history(mut self, history: Option<Vec<FinishedBuild>>) -> FakeCi {
+        self.history = history;
+        self
+    }
+
+    pub fn removed(&self) -> Vec<String> {
+        self.removed.lock().map(|r| r.clone()).unwrap_or_default()
+    }
+
+    pub fn taken_offline(&self) -> Vec<(String, String)> {
+        self.taken_offline
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A CI error as an adapter reports it, for fakes and tests.
+pub fn ci_error(url: &str, problem: Problem) -> CiError {
+    CiError {
+        kind: CiKind::Jenkins,
+        method: "GET",
+        url: url.into(),
+        problem,
+    }
+}
+
+/// The CI server answered 503.
+pub fn ci_down(url: &str) -> CiError {
+    ci_error(
+        url,
+        Problem::ServerError {
+            status: 503,
+            snippet: "down".into(),
+        },
+    )
+}
+
+#[async_trait]
+impl CiServer for FakeCi {
+    async fn snapshot(&self) -> Result<CiSnapshot, CiError> {
+        let mut script = self
+            .snapshots
+            .lock()
+            .map_err(|_| ci_down("http://ci/lock-poisoned"))?;
+        let answer = if script.len() > 1 {
+            script.pop_front().flatten()
+        } else {
+            script.front().cloned().flatten()
+        };
+        answer.ok_or_else(|| {
+            self.outage
+                .clone()
+                .unwrap_or_else(|| ci_down("http://ci/computer/api/json"))
+        })
+    }
+
+    async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
+        if let Ok(mut taken) = self.taken_offline.lock() {
+            taken.push((agent.to_owned(), reason.to_owned()));
+        }
+        Ok(OfflineChange::TakenOffline)
+    }
+
+    async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {
+        if let Ok(mut removed) = self.removed.lock() {
+            removed.push(agent.to_owned());
+        }
+        Ok(())
+    }
+
+    async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError> {
+        self.history
+            .clone()
+            .ok_or_else(|| ci_down("http://ci/api/json"))
+    }
+}
