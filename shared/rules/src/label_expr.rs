@@ -139,83 +139,71 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, LabelExprError> {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        let rest = |n: usize| chars.get(i + n).copied();
-        match c {
-            c if c.is_whitespace() => i += 1,
-            '(' => {
-                tokens.push((i, Token::Open));
+        if c.is_whitespace() {
+            i += 1;
+        } else if let Some((token, length)) = operator(&chars, i) {
+            tokens.push((i, token));
+            i += length;
+        } else if matches!(c, '&' | '|' | '<' | '=') {
+            return Err(error("incomplete operator", i));
+        } else if c == '"' {
+            let (atom, end) =
+                quoted(&chars, i).ok_or_else(|| error("unterminated quoted label", i))?;
+            tokens.push((i, Token::Atom(atom)));
+            i = end;
+        } else {
+            let start = i;
+            let mut atom = String::new();
+            // A '-' belongs to the atom ("linux-cpu") unless it starts "->".
+            while i < chars.len()
+                && is_plain_atom_char(chars[i])
+                && !(chars[i] == '-' && rest_is(&chars, i + 1, '>'))
+            {
+                atom.push(chars[i]);
                 i += 1;
             }
-            ')' => {
-                tokens.push((i, Token::Close));
-                i += 1;
+            if atom.is_empty() {
+                return Err(error("unexpected character", i));
             }
-            '!' => {
-                tokens.push((i, Token::Not));
-                i += 1;
-            }
-            '&' if rest(1) == Some('&') => {
-                tokens.push((i, Token::And));
-                i += 2;
-            }
-            '|' if rest(1) == Some('|') => {
-                tokens.push((i, Token::Or));
-                i += 2;
-            }
-            '-' if rest(1) == Some('>') => {
-                tokens.push((i, Token::Implies));
-                i += 2;
-            }
-            '<' if rest(1) == Some('-') && rest(2) == Some('>') => {
-                tokens.push((i, Token::Iff));
-                i += 3;
-            }
-            '&' | '|' | '<' | '=' => return Err(error("incomplete operator", i)),
-            '"' => {
-                let start = i;
-                let mut atom = String::new();
-                i += 1;
-                loop {
-                    match chars.get(i) {
-                        None => return Err(error("unterminated quoted label", start)),
-                        Some('"') => {
-                            i += 1;
-                            break;
-                        }
-                        Some('\\') => {
-                            match chars.get(i + 1) {
-                                Some(&escaped) => atom.push(escaped),
-                                None => return Err(error("unterminated quoted label", start)),
-                            }
-                            i += 2;
-                        }
-                        Some(&other) => {
-                            atom.push(other);
-                            i += 1;
-                        }
-                    }
-                }
-                tokens.push((start, Token::Atom(atom)));
-            }
-            _ => {
-                let start = i;
-                let mut atom = String::new();
-                // A '-' belongs to the atom ("linux-cpu") unless it starts "->".
-                while i < chars.len()
-                    && is_plain_atom_char(chars[i])
-                    && !(chars[i] == '-' && rest_is(&chars, i + 1, '>'))
-                {
-                    atom.push(chars[i]);
-                    i += 1;
-                }
-                if atom.is_empty() {
-                    return Err(error("unexpected character", i));
-                }
-                tokens.push((start, Token::Atom(atom)));
-            }
+            tokens.push((start, Token::Atom(atom)));
         }
     }
     Ok(tokens)
+}
+
+/// The operator or parenthesis at `i`, and how many characters it takes.
+fn operator(chars: &[char], i: usize) -> Option<(Token, usize)> {
+    let next = |n: usize| chars.get(i + n).copied();
+    Some(match (chars[i], next(1), next(2)) {
+        ('(', _, _) => (Token::Open, 1),
+        (')', _, _) => (Token::Close, 1),
+        ('!', _, _) => (Token::Not, 1),
+        ('&', Some('&'), _) => (Token::And, 2),
+        ('|', Some('|'), _) => (Token::Or, 2),
+        ('-', Some('>'), _) => (Token::Implies, 2),
+        ('<', Some('-'), Some('>')) => (Token::Iff, 3),
+        _ => return None,
+    })
+}
+
+/// The quoted label starting at `start` (a `"`), with `\` escapes, and the index after
+/// its closing quote; `None` when it is not closed.
+fn quoted(chars: &[char], start: usize) -> Option<(String, usize)> {
+    let mut atom = String::new();
+    let mut i = start + 1;
+    loop {
+        match chars.get(i)? {
+            '"' => return Some((atom, i + 1)),
+            '\\' => {
+                atom.push(*chars.get(i + 1)?);
+                i += 2;
+            }
+            other => {
+                atom.push(*other);
+                i += 1;
+            }
+        }
+    }
 }
 
 fn rest_is(chars: &[char], at: usize, expected: char) -> bool {

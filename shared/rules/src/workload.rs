@@ -67,29 +67,7 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
                 .filter(|a| pool.contains(a))
                 .collect();
             let wanted: Vec<bool> = demands.iter().map(|d| pool.wants(d, &members)).collect();
-            let mut workload = PoolWorkload {
-                pool: pool.name().to_owned(),
-                queued_builds: 0,
-                stuck_builds: 0,
-                oldest_queued_seconds: 0.0,
-                busy_executors: 0,
-                idle_executors: 0,
-                online_executors: 0,
-                offline_agents: 0,
-                total_workload: 0.0,
-                desired_instances: 0,
-                missing_instances: 0,
-            };
-            for agent in &members {
-                if agent.is_capacity() {
-                    let busy = agent.busy_executors.min(agent.executors);
-                    workload.busy_executors += busy;
-                    workload.idle_executors += agent.executors - busy;
-                    workload.online_executors += agent.executors;
-                } else {
-                    workload.offline_agents += 1;
-                }
-            }
+            let mut workload = PoolWorkload::of_executors(pool.name(), &members);
             for (build, demand) in snapshot.queue.iter().zip(&demand_of) {
                 let Some(demand) = *demand else { continue };
                 if !wanted[demand] {
@@ -105,14 +83,7 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
                     workload.oldest_queued_seconds = workload.oldest_queued_seconds.max(age);
                 }
             }
-            let demand = workload.busy_executors + workload.queued_builds;
-            workload.total_workload =
-                f64::from(demand) / f64::from(workload.online_executors.max(1));
-            let per_instance = pool.spec.executors_per_instance.max(1);
-            workload.desired_instances = demand.div_ceil(per_instance);
-            workload.missing_instances = demand
-                .saturating_sub(workload.online_executors)
-                .div_ceil(per_instance);
+            workload.size(pool.spec.executors_per_instance);
             workload
         })
         .collect();
@@ -127,6 +98,47 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
 }
 
 impl PoolWorkload {
+    /// A pool's executors: busy, idle and online ones of agents that take work, and the
+    /// agents that do not; the queue is counted in afterwards.
+    fn of_executors(pool: &str, members: &[&Agent]) -> PoolWorkload {
+        let mut workload = PoolWorkload {
+            pool: pool.to_owned(),
+            queued_builds: 0,
+            stuck_builds: 0,
+            oldest_queued_seconds: 0.0,
+            busy_executors: 0,
+            idle_executors: 0,
+            online_executors: 0,
+            offline_agents: 0,
+            total_workload: 0.0,
+            desired_instances: 0,
+            missing_instances: 0,
+        };
+        for agent in members {
+            if agent.is_capacity() {
+                let busy = agent.busy_executors.min(agent.executors);
+                workload.busy_executors += busy;
+                workload.idle_executors += agent.executors - busy;
+                workload.online_executors += agent.executors;
+            } else {
+                workload.offline_agents += 1;
+            }
+        }
+        workload
+    }
+
+    /// The sizes derived from demand (busy + queued): workload per online executor, and
+    /// the instances wanted in all and missing now.
+    fn size(&mut self, executors_per_instance: u32) {
+        let demand = self.busy_executors + self.queued_builds;
+        self.total_workload = f64::from(demand) / f64::from(self.online_executors.max(1));
+        let per_instance = executors_per_instance.max(1);
+        self.desired_instances = demand.div_ceil(per_instance);
+        self.missing_instances = demand
+            .saturating_sub(self.online_executors)
+            .div_ceil(per_instance);
+    }
+
     /// The DESIGN.md pool metrics, dimension `Pool`.
     pub fn datums(&self, at: DateTime<Utc>, high_resolution: bool) -> Vec<Datum> {
         let count = |name, value: u32| (name, f64::from(value), Unit::Count);
