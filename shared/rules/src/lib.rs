@@ -10,6 +10,7 @@ pub mod metric;
 pub mod model;
 pub mod pool;
 pub mod protection;
+pub mod recycle;
 pub mod retry;
 pub mod why;
 pub mod workload;
