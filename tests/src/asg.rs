@@ -8,12 +8,16 @@ use aws_sdk_autoscaling::types::LaunchTemplateSpecification;
 use aws_sdk_ec2::types::{InstanceType, RequestLaunchTemplateData};
 use serde_json::Value;
 
-use crate::LocalAws;
+use crate::local_aws::LocalAws;
 use crate::process::http_request;
+
+/// Group names are unique names (the lifecycle tests take it from here).
+pub use crate::names::unique;
 
 pub const HOOK: &str = "ci-fleet-drain";
 pub const TERMINATING: &str = "autoscaling:EC2_INSTANCE_TERMINATING";
 
+#[derive(Debug)]
 pub struct Clients {
     pub asg: aws_sdk_autoscaling::Client,
     pub ec2: aws_sdk_ec2::Client,
@@ -125,31 +129,4 @@ pub fn action_for<'a>(actions: &'a [Value], instance_id: &str) -> &'a Value {
         .iter()
         .find(|a| a["instance_id"] == instance_id)
         .unwrap_or_else(|| panic!("no lifecycle action for {instance_id} in {actions:#?}"))
-}
-
-/// A name no other test (or earlier run against the same emulator) uses.
-pub fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or_default();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-/// An S3 client for the stack (path style, as the emulator needs) and a new, empty
-/// bucket named after `prefix`.
-pub async fn fresh_bucket(aws: &LocalAws, prefix: &str) -> (aws_sdk_s3::Client, String) {
-    let sdk = aws.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = unique(prefix).to_lowercase();
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("CreateBucket");
-    (s3, bucket)
 }

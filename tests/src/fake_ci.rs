@@ -1,16 +1,24 @@
 //! A fake Jenkins or TeamCity server (`target/<profile>/fake-ci`) for one test, with
 //! helpers over its control API:
-//! `PUT /_fake/state`, `POST /_fake/fault {"mode":…}`, `GET|DELETE /_fake/requests`.
+//! `GET|PUT /_fake/state`, `POST /_fake/fault {"mode":…}`, `GET|DELETE /_fake/requests`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::thread;
 
 use serde_json::{Value, json};
 
 use crate::process::{ManagedChild, RunDir, free_port, log_tail, start_timeout};
+
+/// Why one attempt to start the fake failed, and whether another port might do better.
+struct StartFailure {
+    message: String,
+    /// It exited complaining that its port is in use: another process took the port.
+    port_race: bool,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CiKind {
@@ -53,63 +61,15 @@ impl FakeCi {
     /// when it is missing, exits, or does not announce itself in time.
     pub fn start(kind: CiKind, state: &Value) -> FakeCi {
         let bin = std::env::var_os("FAKE_CI_BIN")
-            .map(std::path::PathBuf::from)
-            .unwrap_or_else(|| crate::binary_path("fake-ci"));
+            .map(PathBuf::from)
+            .unwrap_or_else(|| crate::paths::binary_path("fake-ci"));
         let run = RunDir::new(&format!("fake-{kind}"));
-        let state_file = (!state.is_null()).then(|| {
-            let path = run.path.join("state.json");
-            let text = serde_json::to_vec_pretty(state).expect("state JSON serialises");
-            File::create(&path)
-                .and_then(|mut f| f.write_all(&text))
-                .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-            path
-        });
+        let state_file = (!state.is_null()).then(|| write_state(&run, state));
 
         let mut last_error = String::new();
         for _attempt in 0..3 {
-            let port = free_port();
-            let log = run.path.join(format!("fake-{kind}-{port}.log"));
-            let log_file = File::create(&log)
-                .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
-            let mut cmd = Command::new(&bin);
-            cmd.args(["--kind", kind.as_str(), "--port", &port.to_string()]);
-            if let Some(path) = &state_file {
-                cmd.arg("--state").arg(path);
-            }
-            cmd.stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(log_file.try_clone().expect("clone log handle"));
-            let mut child =
-                ManagedChild::spawn_configured(&format!("fake-ci --kind {kind}"), cmd, &log);
-
-            // First stdout line announces the URL; the rest of stdout is copied to the log
-            // (a thread keeps draining it so the fake never blocks on a full pipe).
-            let stdout = child.child_mut().stdout.take().expect("stdout is piped");
-            let (tx, rx) = mpsc::channel::<String>();
-            let mut log_copy = log_file;
-            thread::spawn(move || {
-                let mut lines = BufReader::new(stdout).lines();
-                if let Some(Ok(first)) = lines.next() {
-                    let _ = writeln!(log_copy, "{first}");
-                    let _ = tx.send(first);
-                }
-                for line in lines.map_while(Result::ok) {
-                    let _ = writeln!(log_copy, "{line}");
-                }
-            });
-
-            match rx.recv_timeout(start_timeout()) {
-                Ok(line) => {
-                    let url = line
-                        .trim()
-                        .strip_prefix("listening on ")
-                        .map(|u| u.trim_end_matches('/').to_string())
-                        .unwrap_or_else(|| {
-                            panic!(
-                                "{}: first stdout line should be 'listening on http://127.0.0.1:PORT', got {line:?}",
-                                bin.display()
-                            )
-                        });
+            match start_on_free_port(&bin, kind, state_file.as_deref(), &run) {
+                Ok((url, child)) => {
                     return FakeCi {
                         kind,
                         url,
@@ -118,19 +78,10 @@ impl FakeCi {
                         _run: run,
                     };
                 }
-                Err(_) => {
-                    let status = child.exited();
-                    last_error = format!(
-                        "{} --kind {kind} --port {port}: {}\n{}",
-                        bin.display(),
-                        match status {
-                            Some(s) => format!("exited ({s}) before announcing its URL"),
-                            None => format!("no 'listening on' line within {:?}", start_timeout()),
-                        },
-                        log_tail(&log, 30)
-                    );
-                    if status.is_none() || !last_error.contains("in use") {
-                        break; // not a port race
+                Err(failure) => {
+                    last_error = failure.message;
+                    if !failure.port_race {
+                        break;
                     }
                 }
             }
@@ -159,6 +110,13 @@ impl FakeCi {
     pub async fn set_state(&self, state: &Value) {
         self.control(reqwest::Method::PUT, "/_fake/state", Some(state))
             .await;
+    }
+
+    /// The fake's whole current state (`GET /_fake/state`), with what the functions
+    /// under test did to it.
+    pub async fn state(&self) -> Value {
+        self.control(reqwest::Method::GET, "/_fake/state", None)
+            .await
     }
 
     /// Switches fault injection (`POST /_fake/fault {"mode": mode}`), e.g. `"none"`.
@@ -221,4 +179,88 @@ impl FakeCi {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         }
     }
+}
+
+/// `state` as the fake's `--state` file in the run directory.
+fn write_state(run: &RunDir, state: &Value) -> PathBuf {
+    let path = run.path.join("state.json");
+    let text = serde_json::to_vec_pretty(state).expect("state JSON serialises");
+    File::create(&path)
+        .and_then(|mut f| f.write_all(&text))
+        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    path
+}
+
+/// One attempt: the fake on a port that was free a moment ago, and the base URL it
+/// announced.
+fn start_on_free_port(
+    bin: &Path,
+    kind: CiKind,
+    state_file: Option<&Path>,
+    run: &RunDir,
+) -> Result<(String, ManagedChild), StartFailure> {
+    let port = free_port();
+    let log = run.path.join(format!("fake-{kind}-{port}.log"));
+    let log_file =
+        File::create(&log).unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+    let mut cmd = Command::new(bin);
+    cmd.args(["--kind", kind.as_str(), "--port", &port.to_string()]);
+    if let Some(path) = state_file {
+        cmd.arg("--state").arg(path);
+    }
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(log_file.try_clone().expect("clone log handle"));
+    let mut child = ManagedChild::spawn_configured(&format!("fake-ci --kind {kind}"), cmd, &log);
+    let stdout = child.child_mut().stdout.take().expect("stdout is piped");
+    let first_line = copy_to_log(stdout, log_file);
+
+    match first_line.recv_timeout(start_timeout()) {
+        Ok(line) => Ok((announced_url(bin, &line), child)),
+        Err(_) => {
+            let status = child.exited();
+            let message = format!(
+                "{} --kind {kind} --port {port}: {}\n{}",
+                bin.display(),
+                match status {
+                    Some(s) => format!("exited ({s}) before announcing its URL"),
+                    None => format!("no 'listening on' line within {:?}", start_timeout()),
+                },
+                log_tail(&log, 30)
+            );
+            let port_race = status.is_some() && message.contains("in use");
+            Err(StartFailure { message, port_race })
+        }
+    }
+}
+
+/// Copies the fake's stdout to its log, on a thread that keeps draining it so the fake
+/// never blocks on a full pipe; the first line (the URL announcement) also comes back
+/// through the channel.
+fn copy_to_log(stdout: ChildStdout, mut log: File) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel::<String>();
+    thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines();
+        if let Some(Ok(first)) = lines.next() {
+            let _ = writeln!(log, "{first}");
+            let _ = tx.send(first);
+        }
+        for line in lines.map_while(Result::ok) {
+            let _ = writeln!(log, "{line}");
+        }
+    });
+    rx
+}
+
+/// The base URL from `listening on http://127.0.0.1:PORT/`, without the trailing slash.
+fn announced_url(bin: &Path, line: &str) -> String {
+    line.trim()
+        .strip_prefix("listening on ")
+        .map(|u| u.trim_end_matches('/').to_string())
+        .unwrap_or_else(|| {
+            panic!(
+                "{}: first stdout line should be 'listening on http://127.0.0.1:PORT', got {line:?}",
+                bin.display()
+            )
+        })
 }

@@ -54,7 +54,7 @@ else:
 pub fn venv_dir() -> PathBuf {
     std::env::var_os("CI_FLEET_VENV")
         .map(PathBuf::from)
-        .unwrap_or_else(|| crate::repo_root().join(".venv"))
+        .unwrap_or_else(|| crate::paths::repo_root().join(".venv"))
 }
 
 fn venv_python() -> PathBuf {
@@ -279,7 +279,7 @@ fn python_cmd(python: &PathBuf, which: &str) -> Command {
 
 /// `infra/local/moto_ext.py`, the launcher that adds lifecycle-hook behaviour to moto.
 pub fn moto_ext_script() -> PathBuf {
-    crate::repo_root()
+    crate::paths::repo_root()
         .join("infra")
         .join("local")
         .join("moto_ext.py")

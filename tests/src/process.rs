@@ -201,7 +201,7 @@ impl RunDir {
         use std::sync::atomic::{AtomicU32, Ordering};
         static COUNTER: AtomicU32 = AtomicU32::new(0);
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = crate::repo_root()
+        let path = crate::paths::repo_root()
             .join(".local")
             .join("test-runs")
             .join(format!("{prefix}-{}-{n}", std::process::id()));

@@ -3,13 +3,14 @@
 //! S3 and metrics read back from the CloudWatch emulator. Every webhook is signed the way
 //! a sender does it: HMAC-SHA256 over `timestamp + "." + body`.
 
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
-use ci_fleet_tests::asg::unique;
-use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use ci_fleet_tests::commands::{CiLogin, function_command};
+use ci_fleet_tests::names::unique;
+use ci_fleet_tests::{CiKind, FakeCi, LocalAws, s3};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 use sha2::Sha256;
@@ -92,18 +93,7 @@ struct Setup {
 
 async fn setup(kind: CiKind, state: Value) -> Setup {
     let aws = LocalAws::shared();
-    let sdk = aws.sdk_config().await;
-    let s3 = aws_sdk_s3::Client::from_conf(
-        aws_sdk_s3::config::Builder::from(&sdk)
-            .force_path_style(true)
-            .build(),
-    );
-    let bucket = unique("retry").to_lowercase();
-    s3.create_bucket()
-        .bucket(&bucket)
-        .send()
-        .await
-        .expect("CreateBucket");
+    let (s3, bucket) = s3::fresh_bucket(aws, "retry").await;
     Setup {
         aws,
         s3,
@@ -113,24 +103,19 @@ async fn setup(kind: CiKind, state: Value) -> Setup {
     }
 }
 
+/// On Jenkins the password, not the token: writes need the crumb and its session.
+const LOGIN: CiLogin = CiLogin::per_server("ci-fleet", "pw", "tc-token");
+
 impl Setup {
     fn run(&self, event: &Value, extra: &[&str]) -> Output {
-        let mut cmd = Command::new(binary_path("advise-retry"));
-        self.aws.configure(&mut cmd);
-        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
-            .envs(self.fake.env())
-            .envs([
-                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
-                ("S3_FORCE_PATH_STYLE", "true"),
-                ("METRICS_NAMESPACE", self.namespace.as_str()),
-                ("RETRY_WEBHOOK_KEY", KEY),
-                ("RETRY_POLICY", POLICY),
-            ]);
-        match self.fake.kind() {
-            // The password, not the token: writes need the crumb and its session.
-            CiKind::Jenkins => cmd.envs([("CI_USER", "ci-fleet"), ("CI_TOKEN", "pw")]),
-            CiKind::TeamCity => cmd.envs([("CI_TOKEN", "tc-token")]),
-        };
+        let mut cmd = function_command("advise-retry", self.aws, &self.fake, LOGIN);
+        cmd.envs([
+            ("CHECKPOINT_BUCKET", self.bucket.as_str()),
+            ("S3_FORCE_PATH_STYLE", "true"),
+            ("METRICS_NAMESPACE", self.namespace.as_str()),
+            ("RETRY_WEBHOOK_KEY", KEY),
+            ("RETRY_POLICY", POLICY),
+        ]);
         ci_fleet_tests::run_with_event(cmd, event, extra)
     }
 
@@ -156,12 +141,7 @@ impl Setup {
     }
 
     async fn state(&self) -> Value {
-        reqwest::get(format!("{}/_fake/state", self.fake.url()))
-            .await
-            .expect("GET state")
-            .json()
-            .await
-            .expect("state JSON")
+        self.fake.state().await
     }
 
     async fn triggered(&self) -> Vec<Value> {
@@ -190,40 +170,16 @@ impl Setup {
     }
 
     async fn put(&self, key: &str, body: Vec<u8>) {
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .body(body.into())
-            .send()
-            .await
-            .expect("PutObject");
+        s3::put(&self.s3, &self.bucket, key, body).await;
     }
 
     async fn object(&self, key: &str) -> Option<Value> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .ok()?;
-        let bytes = out.body.collect().await.ok()?.into_bytes();
+        let bytes = s3::get(&self.s3, &self.bucket, key).await?;
         serde_json::from_slice(&bytes).ok()
     }
 
     async fn keys(&self) -> Vec<String> {
-        self.s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .expect("ListObjectsV2")
-            .contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        s3::keys(&self.s3, &self.bucket, None).await
     }
 
     /// What handle-interruption leaves when it seals a build's checkpoint: the claim (of

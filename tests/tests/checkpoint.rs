@@ -16,8 +16,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{TimeZone, Utc};
+use ci_fleet_tests::commands::checkpoint_command;
 use ci_fleet_tests::process::{ManagedChild, RunDir, free_port};
-use ci_fleet_tests::{LocalAws, binary_path};
+use ci_fleet_tests::{LocalAws, s3};
 use shared::aws::store::S3Store;
 use shared::checkpoint::{Interruption, SealOutcome, seal};
 
@@ -36,22 +37,13 @@ impl Fixture {
     async fn new() -> Fixture {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let aws = LocalAws::shared();
-        let sdk = aws.sdk_config().await;
-        let s3 = aws_sdk_s3::Client::from_conf(
-            aws_sdk_s3::config::Builder::from(&sdk)
-                .force_path_style(true)
-                .build(),
-        );
+        let s3 = s3::client(aws).await;
         let bucket = format!(
             "ckpt-{}-{}",
             std::process::id(),
             NEXT.fetch_add(1, Ordering::SeqCst)
         );
-        s3.create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .expect("CreateBucket in moto");
+        s3::create_bucket(&s3, &bucket).await;
         Fixture {
             aws,
             s3,
@@ -72,19 +64,13 @@ impl Fixture {
     /// `ci-checkpoint` with the stack's AWS environment, the bucket, and no
     /// `CI_CHECKPOINT_*` leaking in from the test's own environment.
     fn cli(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(binary_path("ci-checkpoint"));
-        self.aws.configure(&mut cmd);
+        let mut cmd = checkpoint_command(self.aws, &self.bucket);
         for (name, _) in std::env::vars() {
-            if name.starts_with("CI_CHECKPOINT_")
-                || name == "CHECKPOINT_BUCKET"
-                || name == "EXECUTOR_NUMBER"
-            {
+            if name.starts_with("CI_CHECKPOINT_") || name == "EXECUTOR_NUMBER" {
                 cmd.env_remove(name);
             }
         }
         cmd.envs([
-            ("S3_FORCE_PATH_STYLE", "true"),
-            ("CHECKPOINT_BUCKET", self.bucket.as_str()),
             ("CI_CHECKPOINT_IMDS_URL", self.no_imds.as_str()),
             ("RUST_LOG", "info"),
         ])
@@ -148,37 +134,11 @@ impl Fixture {
     }
 
     async fn objects(&self, prefix: &str) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .send()
-            .await
-            .expect("ListObjectsV2");
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        s3::keys(&self.s3, &self.bucket, Some(prefix)).await
     }
 
     async fn object(&self, key: &str) -> Option<Vec<u8>> {
-        let out = self
-            .s3
-            .get_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .ok()?;
-        Some(
-            out.body
-                .collect()
-                .await
-                .expect("body")
-                .into_bytes()
-                .to_vec(),
-        )
+        s3::get(&self.s3, &self.bucket, key).await
     }
 
     fn restore(&self, key: &str) -> Vec<String> {

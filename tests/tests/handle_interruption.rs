@@ -1,22 +1,28 @@
 //! The real `handle-interruption` binary with the real `ci-checkpoint` binary, against
 //! moto (Auto Scaling with the lifecycle extension, S3) and the fake Jenkins.
 
-use std::process::{Command, Output, Stdio};
+use std::ops::Deref;
+use std::process::Output;
 
-use ci_fleet_tests::asg::{
-    Clients, action_for, actions, clients, ec2_state, fresh_bucket, group_with_hook, states, unique,
-};
-use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use ci_fleet_tests::asg::{action_for, actions, ec2_state, states, unique};
+use ci_fleet_tests::commands::{CiLogin, run, stdout_json as response};
+use ci_fleet_tests::{CiKind, FakeCi, Stack};
 use serde_json::{Value, json};
 
+/// The user and token of the fake's state below, on either server.
+const LOGIN: CiLogin = CiLogin::per_server("ci-fleet", "tok", "tok");
+
 struct Setup {
-    aws: &'static LocalAws,
-    c: Clients,
-    s3: aws_sdk_s3::Client,
-    group: String,
-    bucket: String,
-    ids: Vec<String>,
+    stack: Stack,
     fake: FakeCi,
+}
+
+impl Deref for Setup {
+    type Target = Stack;
+
+    fn deref(&self) -> &Stack {
+        &self.stack
+    }
 }
 
 fn agent(name: &str, busy: bool) -> Value {
@@ -33,25 +39,18 @@ async fn setup(size: i32, busy: &[bool]) -> Setup {
 }
 
 async fn setup_with(kind: CiKind, size: i32, busy: &[bool]) -> Setup {
-    let aws = LocalAws::shared();
-    let c = clients(aws).await;
-    let group = unique("hi");
-    let ids = group_with_hook(&c, &group, size).await;
-    let (s3, bucket) = fresh_bucket(aws, "ckpt").await;
-    let agents: Vec<Value> = ids.iter().zip(busy).map(|(id, b)| agent(id, *b)).collect();
+    let stack = Stack::new("hi", "ckpt", size).await;
+    let agents: Vec<Value> = stack
+        .ids
+        .iter()
+        .zip(busy)
+        .map(|(id, b)| agent(id, *b))
+        .collect();
     let fake = FakeCi::start(
         kind,
         &json!({"auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}]}, "teamcity_tokens": ["tok"], "agents": agents, "queue": []}),
     );
-    Setup {
-        aws,
-        c,
-        s3,
-        group,
-        bucket,
-        ids,
-        fake,
-    }
+    Setup { stack, fake }
 }
 
 fn fixture(name: &str) -> Value {
@@ -70,38 +69,15 @@ fn spot_warning(instance: &str) -> Value {
 
 impl Setup {
     fn handle(&self, event: &Value, extra: &[(&str, &str)]) -> Output {
-        let pools = json!([{"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 1}]).to_string();
-        let mut cmd = Command::new(binary_path("handle-interruption"));
-        self.aws.configure(&mut cmd);
-        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
-            .envs(self.fake.env())
-            .envs([
-                ("CI_USER", "ci-fleet"),
-                ("CI_TOKEN", "tok"),
-                ("POOLS", pools.as_str()),
-                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
-                ("S3_FORCE_PATH_STYLE", "true"),
-                ("METRICS_NAMESPACE", "CIFleetInterruptionTest"),
-            ]);
-        if self.fake.kind() == CiKind::TeamCity {
-            cmd.env_remove("CI_USER"); // a bearer token
-        }
-        cmd.envs(extra.iter().copied());
+        let mut cmd =
+            self.function_command("handle-interruption", &self.fake, LOGIN, &self.pools(1));
+        cmd.env("METRICS_NAMESPACE", "CIFleetInterruptionTest")
+            .envs(extra.iter().copied());
         ci_fleet_tests::run_with_event(cmd, event, &[])
     }
 
     fn checkpoint(&self, args: &[&str]) -> Output {
-        let mut cmd = Command::new(binary_path("ci-checkpoint"));
-        self.aws.configure(&mut cmd);
-        cmd.envs([
-            ("CHECKPOINT_BUCKET", self.bucket.as_str()),
-            ("S3_FORCE_PATH_STYLE", "true"),
-        ])
-        .args(args);
-        let output = cmd
-            .stdin(Stdio::null())
-            .output()
-            .expect("ci-checkpoint runs");
+        let output = run(self.checkpoint_command(), args);
         assert!(
             output.status.success(),
             "ci-checkpoint {args:?}: {}",
@@ -127,13 +103,7 @@ impl Setup {
     }
 
     async fn has_object(&self, key: &str) -> bool {
-        self.s3
-            .head_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .send()
-            .await
-            .is_ok()
+        ci_fleet_tests::s3::exists(&self.s3, &self.bucket, key).await
     }
 
     async fn terminating_with_token(&self, instance: &str) -> Value {
@@ -156,15 +126,6 @@ impl Setup {
         event["detail"]["LifecycleActionToken"] = token;
         event
     }
-}
-
-fn response(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("JSON response")
 }
 
 fn lines(output: &Output) -> Vec<String> {

@@ -2,14 +2,13 @@
 //! the fake Jenkins: protection follows the agents, a scale-in takes only idle instances,
 //! drains end when builds end, and a CI outage changes nothing.
 
-use std::process::{Command, Output, Stdio};
+use std::ops::Deref;
+use std::process::Output;
 
 use chrono::Utc;
-use ci_fleet_tests::asg::{
-    Clients, HOOK, action_for, actions, clients, ec2_state, fresh_bucket, group_with_hook, states,
-    unique,
-};
-use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use ci_fleet_tests::asg::{HOOK, action_for, actions, ec2_state, states};
+use ci_fleet_tests::commands::{CiLogin, run, stdout_json};
+use ci_fleet_tests::{CiKind, FakeCi, Stack, s3};
 use rules::drain::{DrainRecord, drain_key};
 use serde_json::{Value, json};
 
@@ -30,51 +29,29 @@ fn agent(name: &str, busy: bool, offline: bool) -> Value {
     json!({"name": name, "labels": ["linux"], "executors": 2, "running": running, "temporarily_offline": offline, "offline_message": if offline { "drain" } else { "" }})
 }
 
-struct Setup {
-    aws: &'static LocalAws,
-    c: Clients,
-    s3: aws_sdk_s3::Client,
-    group: String,
-    bucket: String,
-    ids: Vec<String>,
+struct Setup(Stack);
+
+impl Deref for Setup {
+    type Target = Stack;
+
+    fn deref(&self) -> &Stack {
+        &self.0
+    }
 }
 
 async fn setup(size: i32) -> Setup {
-    let aws = LocalAws::shared();
-    let c = clients(aws).await;
-    let group = unique("pba");
-    let ids = group_with_hook(&c, &group, size).await;
-    let (s3, bucket) = fresh_bucket(aws, "state").await;
-    Setup {
-        aws,
-        c,
-        s3,
-        group,
-        bucket,
-        ids,
-    }
+    Setup(Stack::new("pba", "state", size).await)
 }
 
 impl Setup {
     fn run(&self, fake: &FakeCi, args: &[&str]) -> Output {
-        let pools = json!([{"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 2}]).to_string();
-        let mut cmd = Command::new(binary_path("protect-busy-agents"));
-        self.aws.configure(&mut cmd);
-        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
-            .envs(fake.env())
-            .envs([
-                ("CI_USER", "ci-fleet"),
-                ("CI_TOKEN", "tok"),
-                ("POOLS", pools.as_str()),
-                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
-                ("S3_FORCE_PATH_STYLE", "true"),
-                ("IDLE_GRACE_SECONDS", "0"),
-                ("METRICS_NAMESPACE", "CIFleetProtectTest"),
-            ]);
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("protect-busy-agents runs")
+        let login = CiLogin::same_everywhere("ci-fleet", "tok");
+        let mut cmd = self.function_command("protect-busy-agents", fake, login, &self.pools(2));
+        cmd.envs([
+            ("IDLE_GRACE_SECONDS", "0"),
+            ("METRICS_NAMESPACE", "CIFleetProtectTest"),
+        ]);
+        run(cmd, args)
     }
 
     async fn protected(&self) -> Vec<bool> {
@@ -127,39 +104,12 @@ impl Setup {
             last_heartbeat_at: now - chrono::Duration::seconds(heartbeat_seconds_ago),
         };
         let body = serde_json::to_vec(&record).expect("json");
-        self.s3
-            .put_object()
-            .bucket(&self.bucket)
-            .key(drain_key(instance))
-            .body(body.into())
-            .send()
-            .await
-            .expect("PutObject");
+        s3::put(&self.s3, &self.bucket, &drain_key(instance), body).await;
     }
 
     async fn drain_keys(&self) -> Vec<String> {
-        let out = self
-            .s3
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix("drains/")
-            .send()
-            .await
-            .expect("list");
-        out.contents()
-            .iter()
-            .filter_map(|o| o.key().map(str::to_owned))
-            .collect()
+        s3::keys(&self.s3, &self.bucket, Some("drains/")).await
     }
-}
-
-fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the JSON response")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

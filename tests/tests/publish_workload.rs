@@ -1,12 +1,13 @@
 //! The real `publish-workload` binary against the fake Jenkins and the fake TeamCity,
 //! with metrics read back from the CloudWatch emulator.
 
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat};
+use ci_fleet_tests::commands::{CiLogin, function_command, run};
 use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
 use serde_json::{Value, json};
 
@@ -112,6 +113,9 @@ fn namespace() -> String {
     )
 }
 
+/// The users and tokens of the fakes' states above.
+const LOGIN: CiLogin = CiLogin::per_server("ci-fleet", "tok", "tc-token");
+
 fn command(
     aws: &LocalAws,
     fake: &FakeCi,
@@ -119,29 +123,15 @@ fn command(
     namespace: &str,
     extra: &[(&str, &str)],
 ) -> Command {
-    let mut cmd = Command::new(binary_path("publish-workload"));
-    aws.configure(&mut cmd);
-    cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
-        .envs(fake.env())
-        .envs([
-            ("POOLS", pools),
-            ("METRICS_NAMESPACE", namespace),
-            ("POLL_WINDOW_SECONDS", "0"),
-            ("RUST_LOG", "info"),
-        ]);
-    match fake.kind() {
-        CiKind::Jenkins => cmd.envs([("CI_USER", "ci-fleet"), ("CI_TOKEN", "tok")]),
-        CiKind::TeamCity => cmd.envs([("CI_TOKEN", "tc-token")]),
-    };
-    cmd.envs(extra.iter().copied());
+    let mut cmd = function_command("publish-workload", aws, fake, LOGIN);
+    cmd.envs([
+        ("POOLS", pools),
+        ("METRICS_NAMESPACE", namespace),
+        ("POLL_WINDOW_SECONDS", "0"),
+        ("RUST_LOG", "info"),
+    ])
+    .envs(extra.iter().copied());
     cmd
-}
-
-fn run(mut cmd: Command, args: &[&str]) -> Output {
-    cmd.args(args)
-        .stdin(Stdio::null())
-        .output()
-        .expect("publish-workload runs")
 }
 
 fn text(bytes: &[u8]) -> String {

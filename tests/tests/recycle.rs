@@ -5,35 +5,26 @@
 //! the share limit holds; a CI outage recycles nothing.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output, Stdio};
+use std::ops::Deref;
+use std::process::Output;
 
-use ci_fleet_tests::asg::{
-    Clients, action_for, actions, clients, ec2_state, fresh_bucket, group_with_hook, states, unique,
-};
-use ci_fleet_tests::{CiKind, FakeCi, LocalAws, binary_path};
+use ci_fleet_tests::asg::{action_for, actions, ec2_state, states};
+use ci_fleet_tests::commands::{CiLogin, run, stdout_json};
+use ci_fleet_tests::{CiKind, FakeCi, Stack};
 use serde_json::{Value, json};
 
-struct Setup {
-    aws: &'static LocalAws,
-    c: Clients,
-    group: String,
-    bucket: String,
-    ids: Vec<String>,
+struct Setup(Stack);
+
+impl Deref for Setup {
+    type Target = Stack;
+
+    fn deref(&self) -> &Stack {
+        &self.0
+    }
 }
 
 async fn setup(size: i32) -> Setup {
-    let aws = LocalAws::shared();
-    let c = clients(aws).await;
-    let group = unique("rcy");
-    let ids = group_with_hook(&c, &group, size).await;
-    let (_, bucket) = fresh_bucket(aws, "recycle").await;
-    Setup {
-        aws,
-        c,
-        group,
-        bucket,
-        ids,
-    }
+    Setup(Stack::new("rcy", "recycle", size).await)
 }
 
 fn now_ms() -> i64 {
@@ -90,30 +81,15 @@ impl Builds {
 
 impl Setup {
     fn run(&self, fake: &FakeCi, args: &[&str], max_builds: Option<u32>) -> Output {
-        let mut pool = json!({"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 1});
+        let mut pool = self.pool(1);
         if let Some(max) = max_builds {
             pool["max_builds_per_agent"] = json!(max);
         }
         let pools = json!([pool]).to_string();
-        let mut cmd = Command::new(binary_path("protect-busy-agents"));
-        self.aws.configure(&mut cmd);
-        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
-            .envs(fake.env())
-            .envs([
-                ("CI_USER", "ci-fleet"),
-                ("CI_TOKEN", "tok"),
-                ("POOLS", pools.as_str()),
-                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
-                ("S3_FORCE_PATH_STYLE", "true"),
-                ("METRICS_NAMESPACE", "CIFleetRecycleTest"),
-            ]);
-        if fake.kind() == CiKind::TeamCity {
-            cmd.env_remove("CI_USER");
-        }
-        cmd.args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("protect-busy-agents runs")
+        let login = CiLogin::per_server("ci-fleet", "tok", "tok");
+        let mut cmd = self.function_command("protect-busy-agents", fake, login, &pools);
+        cmd.env("METRICS_NAMESPACE", "CIFleetRecycleTest");
+        run(cmd, args)
     }
 
     /// handle-interruption for the terminate lifecycle action of `instance`, as
@@ -130,19 +106,10 @@ impl Setup {
                 "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING"
             }
         });
-        let pools = json!([{"name": "linux", "ci_label": "linux", "asg": self.group, "executors_per_instance": 1}]).to_string();
-        let mut cmd = Command::new(binary_path("handle-interruption"));
-        self.aws.configure(&mut cmd);
-        cmd.env_remove("AWS_LAMBDA_RUNTIME_API")
-            .envs(fake.env())
-            .envs([
-                ("CI_USER", "ci-fleet"),
-                ("CI_TOKEN", "tok"),
-                ("POOLS", pools.as_str()),
-                ("CHECKPOINT_BUCKET", self.bucket.as_str()),
-                ("S3_FORCE_PATH_STYLE", "true"),
-                ("METRICS_NAMESPACE", "CIFleetRecycleTest"),
-            ]);
+        // Unlike `run`, the hook has always been given CI_USER on TeamCity too.
+        let login = CiLogin::same_everywhere("ci-fleet", "tok");
+        let mut cmd = self.function_command("handle-interruption", fake, login, &self.pools(1));
+        cmd.env("METRICS_NAMESPACE", "CIFleetRecycleTest");
         stdout_json(&ci_fleet_tests::run_with_event(cmd, &event, &[]))
     }
 
@@ -154,15 +121,6 @@ impl Setup {
             .map(|(id, _)| id)
             .collect()
     }
-}
-
-fn stdout_json(output: &Output) -> Value {
-    assert!(
-        output.status.success(),
-        "stderr:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("the JSON response")
 }
 
 /// (instance, reason, step) of each recycle in a response.
@@ -185,18 +143,9 @@ fn step(id: &str, reason: &str, step: &str) -> (String, String, String) {
     (id.to_owned(), reason.to_owned(), step.to_owned())
 }
 
-async fn fake_state(fake: &FakeCi) -> Value {
-    reqwest::get(format!("{}/_fake/state", fake.url()))
-        .await
-        .expect("GET /_fake/state")
-        .json()
-        .await
-        .expect("JSON state")
-}
-
 /// The fake's agents by name: (offline, offline reason).
 async fn offline_agents(fake: &FakeCi) -> BTreeMap<String, String> {
-    let state = fake_state(fake).await;
+    let state = fake.state().await;
     state["agents"]
         .as_array()
         .expect("agents")
@@ -218,7 +167,7 @@ async fn offline_agents(fake: &FakeCi) -> BTreeMap<String, String> {
 
 /// Changes the fake's current state (keeping what the functions did to it).
 async fn update(fake: &FakeCi, change: impl FnOnce(&mut Value)) {
-    let mut state = fake_state(fake).await;
+    let mut state = fake.state().await;
     change(&mut state);
     fake.set_state(&state).await;
 }
