@@ -1,5 +1,5 @@
 //! Configuration shared by the functions, read once at start from environment variables
-//! (names in DESIGN.md). A missing or malformed variable is an error that names it.
+//! (names in docs/design.md#configuration). A missing or malformed variable is an error that names it.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;

@@ -41,25 +41,8 @@ impl Launch {
                 dry_run,
             });
         }
-        let mut args = std::env::args().skip(1);
-        let mut event_file = None;
-        let mut dry_run = false;
-        while let Some(arg) = args.next() {
-            match arg.as_str() {
-                "--dry-run" => dry_run = true,
-                "--event" => match args.next() {
-                    Some(file) => event_file = Some(file),
-                    None => {
-                        return Err(usage(
-                            name,
-                            Some("--event needs a file name, or - for stdin"),
-                        ));
-                    }
-                },
-                "-h" | "--help" => return Err(usage(name, None)),
-                other => return Err(usage(name, Some(&format!("unknown argument {other:?}")))),
-            }
-        }
+        let (event_file, dry_run) = read_command_line(std::env::args().skip(1))
+            .map_err(|problem| usage(name, problem.as_deref()))?;
         Ok(Launch {
             name,
             mode: Mode::Once { event_file },
@@ -151,6 +134,40 @@ where
         .await
 }
 
+/// `[--event FILE|-] [--dry-run]`, read with lexopt as every ci-fleet CLI is
+/// (`--event FILE` and `--event=FILE` alike). `Err(None)`: help was asked for.
+fn read_command_line(
+    args: impl IntoIterator<Item = String>,
+) -> std::result::Result<(Option<String>, bool), Option<String>> {
+    let mut parser = lexopt::Parser::from_args(args);
+    let (mut event_file, mut dry_run) = (None, false);
+    while let Some(arg) = parser.next().map_err(|e| Some(e.to_string()))? {
+        match arg {
+            lexopt::Arg::Long("dry-run") => dry_run = true,
+            lexopt::Arg::Long("event") => {
+                let file = parser
+                    .value()
+                    .map_err(|_| Some("--event needs a file name, or - for stdin".to_owned()))?;
+                event_file = Some(file.to_string_lossy().into_owned());
+            }
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => return Err(None),
+            lexopt::Arg::Long(other) => {
+                return Err(Some(format!("unknown argument \"--{other}\"")));
+            }
+            lexopt::Arg::Short(other) => {
+                return Err(Some(format!("unknown argument \"-{other}\"")));
+            }
+            lexopt::Arg::Value(other) => {
+                return Err(Some(format!(
+                    "unknown argument {:?}",
+                    other.to_string_lossy()
+                )));
+            }
+        }
+    }
+    Ok((event_file, dry_run))
+}
+
 fn read_event(file: &str) -> Result<Value> {
     let mut text = String::new();
     let read = if file == "-" {
@@ -178,5 +195,34 @@ fn usage(name: &str, problem: Option<&str>) -> ExitCode {
         ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_the_command_line_in_both_spellings_and_names_mistakes() {
+        let cases: [(&str, Result<(Option<&str>, bool), Option<&str>>); 8] = [
+            ("", Ok((None, false))),
+            ("--dry-run", Ok((None, true))),
+            ("--event e.json --dry-run", Ok((Some("e.json"), true))),
+            ("--event=e.json", Ok((Some("e.json"), false))),
+            ("--event -", Ok((Some("-"), false))),
+            (
+                "--event",
+                Err(Some("--event needs a file name, or - for stdin")),
+            ),
+            ("--evnt x", Err(Some("unknown argument \"--evnt\""))),
+            ("-h", Err(None)),
+        ];
+        for (line, expected) in cases {
+            let got = read_command_line(line.split_whitespace().map(str::to_owned));
+            let expected = expected
+                .map(|(file, dry)| (file.map(str::to_owned), dry))
+                .map_err(|problem| problem.map(str::to_owned));
+            assert_eq!(got, expected, "{line:?}");
+        }
     }
 }

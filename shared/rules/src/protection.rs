@@ -1,7 +1,7 @@
 //! Scale-in protection: which instances Auto Scaling may take. Busy agents, agents that
 //! just went idle, and instances still booting are protected; idle-past-grace agents and
 //! agents taken offline (a drain, an interruption) are not. On unknown CI state nothing is
-//! unprotected (DESIGN.md: unknown is not idle).
+//! unprotected (docs/design.md#unknown-is-never-idle).
 
 use std::time::Duration;
 

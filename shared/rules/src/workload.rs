@@ -139,7 +139,7 @@ impl PoolWorkload {
             .div_ceil(per_instance);
     }
 
-    /// The DESIGN.md pool metrics, dimension `Pool`.
+    /// The pool metrics of docs/design.md#pool-metrics, dimension `Pool`.
     pub fn datums(&self, at: DateTime<Utc>, high_resolution: bool) -> Vec<Datum> {
         let count = |name, value: u32| (name, f64::from(value), Unit::Count);
         [

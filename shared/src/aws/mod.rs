@@ -11,7 +11,7 @@ use aws_config::BehaviorVersion;
 use aws_config::retry::RetryConfig;
 
 /// The SDK configuration every function uses: standard retries with backoff, which
-/// cover throttling (DESIGN.md: AWS calls are retried with backoff on throttling).
+/// cover throttling (docs/design.md#aws-calls-are-batched-filtered-and-retried).
 pub async fn load_sdk_config() -> aws_config::SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(5))

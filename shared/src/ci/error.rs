@@ -1,5 +1,5 @@
 //! Why a CI call failed. Any of these means the state of the CI server is unknown, and
-//! unknown is never read as zero (DESIGN.md: pytorch#87500 killed busy runners that way).
+//! unknown is never read as zero (docs/design.md#unknown-is-never-idle; pytorch#87500 killed busy runners that way).
 
 use std::fmt;
 use std::time::Duration;

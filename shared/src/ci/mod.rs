@@ -26,10 +26,7 @@ pub type CiPorts = (Arc<dyn CiServer>, Arc<dyn BuildControl>);
 /// Both CI ports for the configured server, over one HTTP client (one connection pool,
 /// one TLS setup at cold start); `credentials` are resolved already (inline or from
 /// Secrets Manager).
-pub fn connect(
-    config: &CiConfig,
-    credentials: Option<Credentials>,
-) -> Result<CiPorts, CiError> {
+pub fn connect(config: &CiConfig, credentials: Option<Credentials>) -> Result<CiPorts, CiError> {
     let http = CiHttp::new(config, credentials)?;
     Ok(match config.kind {
         CiKind::Jenkins => (

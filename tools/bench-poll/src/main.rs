@@ -24,34 +24,11 @@ struct Shape {
     runs: usize,
 }
 
+const USAGE: &str =
+    "usage: bench-poll [--agents N] [--executors N] [--queued N] [--labels N] [--runs N]";
+
 fn main() -> Result<(), String> {
-    let mut shape = Shape {
-        agents: 2000,
-        executors: 4,
-        queued: 5000,
-        labels: 60,
-        runs: 15,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        let mut value = || {
-            args.next()
-                .and_then(|v| v.parse::<usize>().ok())
-                .ok_or(format!("{flag} needs a number"))
-        };
-        match flag.as_str() {
-            "--agents" => shape.agents = value()?,
-            "--executors" => shape.executors = value()? as u32,
-            "--queued" => shape.queued = value()?,
-            "--labels" => shape.labels = value()?,
-            "--runs" => shape.runs = value()?.max(3),
-            _ => {
-                return Err(format!(
-                    "unknown argument {flag}; usage: bench-poll [--agents N] [--executors N] [--queued N] [--labels N] [--runs N]"
-                ));
-            }
-        }
-    }
+    let shape = read_shape(std::env::args().skip(1))?;
     let fake = FakeJenkins::start(&state(&shape))?;
     let pools = pools(shape.labels);
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -62,14 +39,12 @@ fn main() -> Result<(), String> {
         "fake Jenkins: {} agents x {} executors, {} queued items over {} label expressions",
         shape.agents, shape.executors, shape.queued, shape.labels
     );
-
     let (queue_body, computer_body) = runtime.block_on(fetch_bodies(&fake.url))?;
     println!(
         "response sizes: queue {} KiB, computers {} KiB",
         queue_body.len() / 1024,
         computer_body.len() / 1024
     );
-
     let parse: Vec<Duration> = (0..shape.runs)
         .map(|_| {
             let started = Instant::now();
@@ -81,10 +56,60 @@ fn main() -> Result<(), String> {
         })
         .collect();
     report("parse + compute", &parse, 50);
+    let whole = whole_polls(&runtime, &fake.url, &pools, shape.runs)?;
+    report(
+        "whole poll (2 GETs on loopback + parse + compute)",
+        &whole,
+        150,
+    );
+    report_peak_rss(&fake.url, shape.labels)
+}
 
+/// The benchmark's shape from `--agents N` style flags (lexopt: `--agents=N` works too).
+fn read_shape(args: impl IntoIterator<Item = String>) -> Result<Shape, String> {
+    let mut shape = Shape {
+        agents: 2000,
+        executors: 4,
+        queued: 5000,
+        labels: 60,
+        runs: 15,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(|e| format!("{e}; {USAGE}"))? {
+        let flag = match &arg {
+            lexopt::Arg::Long(name) => format!("--{name}"),
+            other => return Err(format!("unknown argument {other:?}; {USAGE}")),
+        };
+        let mut value = || {
+            parser
+                .value()
+                .ok()
+                .and_then(|v| v.to_str().and_then(|v| v.parse::<usize>().ok()))
+                .ok_or(format!("{flag} needs a number"))
+        };
+        match flag.as_str() {
+            "--agents" => shape.agents = value()?,
+            "--executors" => shape.executors = value()? as u32,
+            "--queued" => shape.queued = value()?,
+            "--labels" => shape.labels = value()?,
+            "--runs" => shape.runs = value()?.max(3),
+            _ => return Err(format!("unknown argument {flag}; {USAGE}")),
+        }
+    }
+    Ok(shape)
+}
+
+/// The whole poll through the real Jenkins adapter, `runs` times after a first one that
+/// opens the connections.
+fn whole_polls(
+    runtime: &tokio::runtime::Runtime,
+    url: &str,
+    pools: &[Pool],
+    runs: usize,
+) -> Result<Vec<Duration>, String> {
     let config = CiConfig {
         kind: CiKind::Jenkins,
-        url: fake.url.clone(),
+        url: url.to_owned(),
         credentials: CredentialSource::Anonymous,
         timeout: Duration::from_secs(10),
         max_response_bytes: 64 << 20,
@@ -95,25 +120,22 @@ fn main() -> Result<(), String> {
         token: Secret::new("bench-token"),
     };
     let (ci, _) = shared::ci::connect(&config, Some(credentials)).map_err(|e| e.to_string())?;
-    let whole: Vec<Duration> = (0..=shape.runs)
+    Ok((0..=runs)
         .map(|_| {
             runtime.block_on(async {
                 let started = Instant::now();
                 let snapshot = ci.snapshot().await.expect("fake answers");
-                std::hint::black_box(compute_workloads(&pools, &snapshot, chrono::Utc::now()));
+                std::hint::black_box(compute_workloads(pools, &snapshot, chrono::Utc::now()));
                 started.elapsed()
             })
         })
         .skip(1) // the first poll opens the connections
-        .collect();
-    report(
-        "whole poll (2 GETs on loopback + parse + compute)",
-        &whole,
-        150,
-    );
+        .collect())
+}
 
+fn report_peak_rss(url: &str, labels: usize) -> Result<(), String> {
     let rss: Vec<u64> = (0..5)
-        .map(|_| peak_rss_of_one_poll(&fake.url, &pools_json(shape.labels)))
+        .map(|_| peak_rss_of_one_poll(url, &pools_json(labels)))
         .collect::<Result<_, _>>()?;
     let mut sorted = rss.clone();
     sorted.sort_unstable();

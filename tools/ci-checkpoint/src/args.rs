@@ -1,6 +1,6 @@
-//! The command line. Hand-written: five subcommands and a handful of options do not
-//! justify an argument-parser crate's compile time. Environment fallbacks are applied by
-//! `main` (one place reads the environment).
+//! The command line, read with lexopt as every ci-fleet CLI is (`--name value` and
+//! `--name=value` alike). Environment fallbacks are applied by `main` (one place reads
+//! the environment).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -54,14 +54,19 @@ pub struct Args {
 }
 
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
-    let mut args = args.into_iter();
-    let command = match args.next().as_deref() {
-        Some("start") => Command::Start,
-        Some("restore") => Command::Restore,
-        Some("record") => Command::Record,
-        Some("flush") => Command::Flush,
-        Some("help" | "--help" | "-h") | None => Command::Help,
-        Some(other) => return Err(format!("unknown command {other:?}")),
+    let mut parser = lexopt::Parser::from_args(args);
+    let command = match parser.next() {
+        Ok(Some(lexopt::Arg::Value(name))) => match name.to_string_lossy().as_ref() {
+            "start" => Command::Start,
+            "restore" => Command::Restore,
+            "record" => Command::Record,
+            "flush" => Command::Flush,
+            "help" => Command::Help,
+            other => return Err(format!("unknown command {other:?}")),
+        },
+        Ok(Some(lexopt::Arg::Long("help") | lexopt::Arg::Short('h')) | None) => Command::Help,
+        Ok(Some(other)) => return Err(format!("unknown command {:?}", spelled(&other))),
+        Err(e) => return Err(e.to_string()),
     };
     let mut parsed = Args {
         command,
@@ -74,54 +79,60 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         until_pid: None,
         strict: false,
     };
-    while let Some(arg) = args.next() {
-        // `--name=value` and `--name value` both work.
-        let (name, inline) = match arg.split_once('=') {
-            Some((name, value)) if name.starts_with("--") => {
-                (name.to_owned(), Some(value.to_owned()))
-            }
-            _ => (arg.clone(), None),
-        };
+    // lexopt takes `--name=value` and `--name value` alike.
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let name = spelled(&arg);
         let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{name} needs a value"))
+            parser
+                .value()
+                .map(|v| v.to_string_lossy().into_owned())
+                .map_err(|_| format!("{name} needs a value"))
         };
-        match name.as_str() {
-            "--key" => parsed.key = Some(value()?),
-            "--bucket" => parsed.bucket = Some(value()?),
-            "--instance-id" => parsed.instance_id = Some(value()?),
-            "--slot" => parsed.slot = Some(value()?),
-            "--passlist" => parsed
+        match arg {
+            lexopt::Arg::Long("key") => parsed.key = Some(value()?),
+            lexopt::Arg::Long("bucket") => parsed.bucket = Some(value()?),
+            lexopt::Arg::Long("instance-id") => parsed.instance_id = Some(value()?),
+            lexopt::Arg::Long("slot") => parsed.slot = Some(value()?),
+            lexopt::Arg::Long("passlist") => parsed
                 .sources
                 .push(Source::PassList(PathBuf::from(value()?))),
-            "--junit" => parsed.sources.push(Source::Junit(PathBuf::from(value()?))),
-            "--every" => {
-                let raw = value()?;
-                let secs: f64 = raw
-                    .parse()
-                    .ok()
-                    .filter(|s: &f64| s.is_finite() && *s >= 0.1)
-                    .ok_or_else(|| format!("--every {raw:?}: give seconds, at least 0.1"))?;
-                parsed.every = Duration::from_secs_f64(secs);
+            lexopt::Arg::Long("junit") => {
+                parsed.sources.push(Source::Junit(PathBuf::from(value()?)))
             }
-            "--until-pid" => {
+            lexopt::Arg::Long("every") => parsed.every = every(&value()?)?,
+            lexopt::Arg::Long("until-pid") => {
                 let raw = value()?;
                 parsed.until_pid = Some(
                     raw.parse()
                         .map_err(|_| format!("--until-pid {raw:?} is not a process id"))?,
                 );
             }
-            "--strict" => parsed.strict = true,
-            "--help" | "-h" => parsed.command = Command::Help,
-            other => return Err(format!("unknown option {other:?}")),
+            lexopt::Arg::Long("strict") => parsed.strict = true,
+            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => parsed.command = Command::Help,
+            _ => return Err(format!("unknown option {name:?}")),
         }
     }
     if matches!(parsed.command, Command::Record | Command::Flush) && parsed.sources.is_empty() {
         return Err("record and flush need --passlist FILE or --junit FILE".into());
     }
     Ok(parsed)
+}
+
+/// An argument as the user typed it, for error messages.
+fn spelled(arg: &lexopt::Arg<'_>) -> String {
+    match arg {
+        lexopt::Arg::Long(name) => format!("--{name}"),
+        lexopt::Arg::Short(c) => format!("-{c}"),
+        lexopt::Arg::Value(v) => v.to_string_lossy().into_owned(),
+    }
+}
+
+fn every(raw: &str) -> Result<Duration, String> {
+    raw.parse()
+        .ok()
+        .filter(|s: &f64| s.is_finite() && *s >= 0.1)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("--every {raw:?}: give seconds, at least 0.1"))
 }
 
 #[cfg(test)]

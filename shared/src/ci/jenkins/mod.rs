@@ -1,5 +1,5 @@
 //! Jenkins adapter: two GETs a poll, `/queue/api/json` and `/computer/api/json`, each with
-//! a `tree=` that asks only for the fields used (SEMANTICS.md A1–A3).
+//! a `tree=` that asks only for the fields used (docs/ci-semantics.md A1–A3).
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
@@ -87,7 +87,7 @@ impl CiServer for Jenkins {
 
     #[tracing::instrument(name = "jenkins.agent_busy", skip(self))]
     async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
-        // `idle` is false while a build runs, even on a temporarily offline node (A2);
+        // `idle` is false while a build runs, even on a temporarily offline node (A3.3);
         // required, so an answer without it is malformed rather than read as idle.
         #[derive(Deserialize)]
         struct IdleJson {
@@ -166,7 +166,7 @@ pub fn poll_paths() -> [String; 2] {
 }
 
 /// The fields ci-fleet reads; everything is optional because Jenkins omits what a
-/// subclass does not export and old versions export less (SEMANTICS.md A1.5–A1.6).
+/// subclass does not export and old versions export less (A1.5–A1.6).
 #[derive(Debug, Deserialize)]
 pub struct QueueJson {
     #[serde(default)]
@@ -314,7 +314,7 @@ impl ComputerJson {
             name: self.display_name,
             executors: self.num_executors,
             busy_executors,
-            // `offline` = temporarilyOffline || no channel (SEMANTICS.md A3.3); a node marked
+            // `offline` = temporarilyOffline || no channel (A3.3); a node marked
             // offline by hand hides whether it is connected, and either way it is no capacity.
             connected: !self.offline || self.temporarily_offline,
             accepting_tasks: !self.temporarily_offline,

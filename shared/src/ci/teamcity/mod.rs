@@ -1,6 +1,6 @@
 //! TeamCity adapter: Bearer token, JSON, explicit `fields=` (short views drop false and
 //! zero fields) and explicit locators (the server's default filters hide unauthorized
-//! agents), following `nextHref` paging (SEMANTICS.md B1–B5).
+//! agents), following `nextHref` paging (docs/ci-semantics.md B1–B5).
 
 pub mod builds;
 pub mod history;
@@ -34,7 +34,7 @@ impl TeamCity {
         TeamCity { http }
     }
 
-    /// Follows `nextHref` (root-relative, without the context path, SEMANTICS.md B3.3).
+    /// Follows `nextHref` (root-relative, without the context path, B3.3).
     async fn all_pages<T, F>(&self, first: String, mut take: F) -> Result<(), CiError>
     where
         T: serde::de::DeserializeOwned + Page,

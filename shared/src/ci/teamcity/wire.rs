@@ -1,6 +1,7 @@
 //! TeamCity's JSON as the REST API answers it with our `fields=` (short views drop false
 //! and zero fields, so every boolean defaults to false), and its two small conventions:
 //! `nextHref` paging and the compact timestamp.
+//! Codes such as (B2.2) are points of docs/ci-semantics.md.
 
 use std::collections::HashMap;
 
