@@ -8,6 +8,7 @@ use crate::clairvoyant;
 use crate::params::{ParamError, ScalingParams};
 use crate::report;
 use crate::sim::{Environment, PolicyKind, Sim};
+use crate::targets::Targets;
 use crate::workload::Workload;
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -184,7 +185,7 @@ fn evaluate(
             cell.redone_fraction += r.redone_fraction_of_interrupted_build / n;
             cell.builds_killed_by_scale_in += r.builds_killed_by_scale_in;
             cell.unfinished_builds += r.builds - r.builds_finished;
-            cell.targets_met &= crate::Targets::check(&r, env).all_met();
+            cell.targets_met &= Targets::check(&r, env).all_met();
         }
         cells.push(cell);
     }
