@@ -26,7 +26,7 @@ pub struct ProtectConfig {
     pub recycle: RecycleConfig,
 }
 
-/// Agent recycling (`recycle.rs`).
+/// Agent recycling (`steps/recycling.rs`, rules in `rules::recycle`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RecycleConfig {
     /// `RECYCLE` (true).

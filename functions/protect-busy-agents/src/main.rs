@@ -3,7 +3,9 @@
 mod config;
 mod handler;
 mod memory;
-mod recycle;
+mod steps;
+#[cfg(test)]
+mod test_world;
 
 use std::process::ExitCode;
 

@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rules::recycle::BuildCount;
 use serde::{Deserialize, Serialize};
 use shared::Result;
 use shared::ports::store::ObjectStore;
@@ -43,6 +44,18 @@ impl InstanceMemory {
             builds: 0,
             counted_until: None,
         }
+    }
+
+    pub fn build_count(&self) -> BuildCount {
+        BuildCount {
+            builds: self.builds,
+            counted_until: self.counted_until,
+        }
+    }
+
+    pub fn remember_build_count(&mut self, count: BuildCount) {
+        self.builds = count.builds;
+        self.counted_until = count.counted_until;
     }
 }
 

@@ -258,7 +258,7 @@ pub fn plan_recycling<'a>(
 /// Whether replacing an instance lowers the group's desired capacity: when nothing is
 /// queued and the group stays at or above its minimum. A queued build keeps it, so the
 /// group launches a replacement.
-pub fn shrinks_group(queued_builds: usize, desired_capacity: i32, min_size: i32) -> bool {
+pub fn shrinks_group(queued_builds: u32, desired_capacity: i32, min_size: i32) -> bool {
     queued_builds == 0 && desired_capacity > min_size
 }
 

@@ -1,0 +1,34 @@
+use rules::CiSnapshot;
+use shared::testing::{agent, now};
+
+use crate::test_world::{launched, world};
+
+#[tokio::test]
+async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
+    let disconnected = |name: &str| agent(name).disconnected();
+    let snapshot = CiSnapshot {
+        agents: vec![
+            disconnected("i-000000f1").build(), // terminated instance → removed
+            disconnected("i-000000f2").build(), // unknown to EC2 → removed
+            disconnected("i-000000f3").build(), // still running outside the group → kept
+            agent("i-000000f4").build(),        // connected → kept
+            disconnected("mac-mini-1").build(), // not an instance id → kept
+            disconnected("i-000000f5").labelled(&["windows"]).build(), // another team's pool → kept
+        ],
+        queue: vec![],
+    };
+    let w = world(
+        vec![],
+        Some(snapshot),
+        vec![
+            launched("i-000000f1", 9000, "terminated"),
+            launched("i-000000f3", 9000, "running"),
+        ],
+    );
+    let response = w.protector.run(now()).await.expect("runs");
+    assert_eq!(
+        response.dead_agents_removed,
+        vec!["i-000000f1", "i-000000f2"]
+    );
+    assert_eq!(w.ci.removed(), vec!["i-000000f1", "i-000000f2"]);
+}

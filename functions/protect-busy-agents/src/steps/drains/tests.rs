@@ -1,0 +1,109 @@
+use rules::CiSnapshot;
+use rules::drain::{DrainRecord, DrainStep, drain_key};
+use shared::ports::store::ObjectStore;
+use shared::testing::{agent, ago, group_instance, now};
+
+use crate::memory::MEMORY_KEY;
+use crate::test_world::world;
+
+#[tokio::test]
+async fn drains_complete_heartbeat_time_out_and_vanish() {
+    let record = |id: &str, started: i64, heartbeat: i64, timeout: i64| DrainRecord {
+        instance_id: id.into(),
+        pool: "linux".into(),
+        group: "ci-linux".into(),
+        hook: "drain".into(),
+        token: Some(format!("token-{id}")),
+        agent_names: vec![id.into()],
+        started_at: ago(started),
+        deadline: ago(started) + chrono::Duration::seconds(timeout),
+        heartbeat_timeout_seconds: 600,
+        last_heartbeat_at: ago(heartbeat),
+    };
+    let terminating = |id: &str| group_instance(id).in_state("Terminating:Wait").build();
+    let offline = |id: &str, busy| agent(id).busy(busy).offline("").build();
+    let snapshot = CiSnapshot {
+        agents: vec![
+            offline("i-000000d1", 0),
+            offline("i-000000d2", 1),
+            offline("i-000000d3", 1),
+        ],
+        queue: vec![],
+    };
+    let w = world(
+        vec![
+            terminating("i-000000d1"),
+            terminating("i-000000d2"),
+            terminating("i-000000d3"),
+        ],
+        Some(snapshot),
+        vec![],
+    );
+    for r in [
+        record("i-000000d1", 200, 200, 3600),
+        record("i-000000d2", 500, 290, 3600),
+        record("i-000000d3", 4000, 100, 3600),
+        record("i-000000d4", 50, 50, 3600),
+    ] {
+        w.store
+            .put(
+                &drain_key(&r.instance_id),
+                serde_json::to_vec(&r).expect("json"),
+            )
+            .await
+            .expect("puts");
+    }
+    let response = w.protector.run(now()).await.expect("runs");
+    let steps: Vec<(&str, DrainStep)> = response
+        .drains
+        .iter()
+        .map(|d| (d.instance_id.as_str(), d.step))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("i-000000d1", DrainStep::Complete),
+            ("i-000000d2", DrainStep::Heartbeat),
+            ("i-000000d3", DrainStep::CompleteTimedOut),
+            ("i-000000d4", DrainStep::CompleteVanished)
+        ]
+    );
+    assert_eq!(
+        *w.groups.completed.lock().expect("lock"),
+        vec!["i-000000d1", "i-000000d3", "i-000000d4"]
+    );
+    assert_eq!(
+        *w.groups.heartbeats.lock().expect("lock"),
+        vec!["i-000000d2"]
+    );
+    assert_eq!(
+        w.store.keys(),
+        vec![drain_key("i-000000d2"), MEMORY_KEY.to_owned()],
+        "finished drains forgotten; the busy one kept"
+    );
+    let heartbeat: DrainRecord = serde_json::from_slice(
+        &w.store
+            .get(&drain_key("i-000000d2"))
+            .await
+            .expect("reads")
+            .expect("kept"),
+    )
+    .expect("parses");
+    assert_eq!(heartbeat.last_heartbeat_at, now());
+    let counts: Vec<&str> = w
+        .metrics
+        .recorded()
+        .iter()
+        .filter(|d| d.name.starts_with("Drains"))
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(
+        counts,
+        vec![
+            "DrainsCompleted",
+            "DrainsCompleted",
+            "DrainsTimedOut",
+            "DrainsCompleted"
+        ]
+    );
+}

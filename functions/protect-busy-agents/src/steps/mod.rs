@@ -1,0 +1,11 @@
+//! One run of protect-busy-agents as named steps, each in its own module with what it
+//! takes and what it hands on: observe, protection, recycling, drains, dead agents,
+//! report. `Protector::run` runs them in that order.
+
+pub mod dead_agents;
+pub mod drains;
+pub mod observe;
+pub mod protection;
+pub mod recycling;
+pub mod report;
+pub mod run_log;
