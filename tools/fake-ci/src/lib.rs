@@ -20,7 +20,6 @@ pub mod server;
 pub mod state;
 pub mod teamcity;
 pub mod tree;
-pub mod why;
 pub mod xml;
 
 pub use app::{App, RequestRecord};

@@ -4,21 +4,41 @@
 use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
 
+use super::pages;
 use crate::app::World;
 use crate::auth::Identity;
 use crate::clock::now_ms;
 use crate::http::{self, Req, with_header};
+use crate::state::Agent;
 
-const ACTIONS: &[&str] = &[
-    "toggleOffline",
-    "changeOfflineCause",
-    "doDisconnect",
-    "disconnect",
-    "launchSlaveAgent",
-];
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeAction {
+    ToggleOffline,
+    ChangeOfflineCause,
+    /// `doDisconnect`, or `disconnect` as older clients call it.
+    Disconnect,
+    LaunchSlaveAgent,
+}
 
-pub fn is_action(segment: &str) -> bool {
-    ACTIONS.contains(&segment)
+impl NodeAction {
+    /// The action a `/computer/NAME/<segment>` URL names, if it names one.
+    pub fn parse(segment: &str) -> Option<NodeAction> {
+        match segment {
+            "toggleOffline" => Some(NodeAction::ToggleOffline),
+            "changeOfflineCause" => Some(NodeAction::ChangeOfflineCause),
+            "doDisconnect" | "disconnect" => Some(NodeAction::Disconnect),
+            "launchSlaveAgent" => Some(NodeAction::LaunchSlaveAgent),
+            _ => None,
+        }
+    }
+
+    /// The permission an anonymous caller is told it lacks.
+    fn permission(self) -> &'static str {
+        match self {
+            NodeAction::LaunchSlaveAgent => "hudson.model.Computer.Connect",
+            _ => "hudson.model.Computer.Disconnect",
+        }
+    }
 }
 
 pub fn run(
@@ -27,35 +47,31 @@ pub fn run(
     identity: &Identity,
     name: &str,
     raw_name: &str,
-    action: &str,
+    action: NodeAction,
 ) -> Response<Body> {
     let Some(index) = world.state.agents.iter().position(|a| a.name == name) else {
-        return super::not_found();
+        return pages::not_found();
     };
     if req.method != Method::POST {
-        let page = http::html(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "This URL requires POST",
-            "The URL you're trying to access requires that requests be sent using POST (like a form submission). Try again.",
-        );
-        return with_header(page, "allow", "POST");
+        return pages::post_only();
     }
     let Some(user) = identity.user().map(str::to_owned) else {
-        let permission = if action == "launchSlaveAgent" {
-            "hudson.model.Computer.Connect"
-        } else {
-            "hudson.model.Computer.Disconnect"
-        };
-        return super::forbidden_anonymous(permission);
+        return pages::forbidden_anonymous(action.permission());
     };
     let message = req
         .query_param("offlineMessage")
         .or_else(|| req.form_param("offlineMessage"))
         .unwrap_or_default();
     let message = message.trim().to_owned();
-    let agent = &mut world.state.agents[index];
+    apply(&mut world.state.agents[index], action, user, message);
+    let mut response = http::response(StatusCode::FOUND, "text/html;charset=utf-8", "");
+    response = with_header(response, "location", &format!("/computer/{raw_name}/"));
+    response
+}
+
+fn apply(agent: &mut Agent, action: NodeAction, user: String, message: String) {
     match action {
-        "toggleOffline" if agent.temporarily_offline => {
+        NodeAction::ToggleOffline if agent.temporarily_offline => {
             agent.temporarily_offline = false;
             if agent.connected {
                 agent.offline_message.clear();
@@ -63,13 +79,13 @@ pub fn run(
                 agent.offline_since_ms = None;
             }
         }
-        "toggleOffline" | "changeOfflineCause" => {
+        NodeAction::ToggleOffline | NodeAction::ChangeOfflineCause => {
             agent.temporarily_offline = true;
             agent.offline_message = message;
             agent.offline_by = Some(user);
             agent.offline_since_ms = Some(now_ms());
         }
-        "doDisconnect" | "disconnect" => {
+        NodeAction::Disconnect => {
             // Without a channel there is nothing to disconnect: a no-op that still redirects.
             if agent.connected {
                 agent.connected = false;
@@ -80,7 +96,7 @@ pub fn run(
                 agent.offline_since_ms = Some(now_ms());
             }
         }
-        "launchSlaveAgent" => {
+        NodeAction::LaunchSlaveAgent => {
             agent.connected = true;
             if !agent.temporarily_offline {
                 agent.offline_message.clear();
@@ -88,9 +104,5 @@ pub fn run(
                 agent.offline_since_ms = None;
             }
         }
-        _ => return super::not_found(),
     }
-    let mut response = http::response(StatusCode::FOUND, "text/html;charset=utf-8", "");
-    response = with_header(response, "location", &format!("/computer/{raw_name}/"));
-    response
 }

@@ -55,6 +55,16 @@ impl Default for FakeState {
 }
 
 impl FakeState {
+    /// Jobs exist in the fake through their builds, the queue and running builds.
+    pub fn has_job(&self, job: &str) -> bool {
+        self.builds.iter().any(|b| b.job == job)
+            || self.queue.iter().any(|q| q.job == job)
+            || self
+                .agents
+                .iter()
+                .any(|a| a.running.iter().any(|r| r.job == job))
+    }
+
     /// The next free id for a queue item: past every queue item, running, finished and
     /// triggered build, so a new item never takes an id a test already uses.
     pub fn next_queue_id(&self) -> u64 {

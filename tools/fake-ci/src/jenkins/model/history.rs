@@ -6,7 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::Ctx;
+use super::context::Ctx;
+use super::finished_build::build_json;
 use crate::export::VIS;
 use crate::tree::Want;
 
@@ -80,12 +81,7 @@ impl Ctx<'_> {
             .builds
             .iter()
             .filter(|b| b.job == full)
-            .map(|b| {
-                (
-                    b.number,
-                    crate::jenkins::builds::build_json(b, &self.root, self.state.class_fields),
-                )
-            })
+            .map(|b| (b.number, build_json(b, &self.root, self.state.class_fields)))
             .chain(
                 self.running_of(full)
                     .map(|(agent, r)| (r.number, self.running_build(r, &agent.name, Want::All))),

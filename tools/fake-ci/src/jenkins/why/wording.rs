@@ -1,0 +1,98 @@
+//! The `why` of a queue item, worded as Queue.BuildableItem's getCauseOfBlockage() and
+//! hudson/model/Messages.properties word it, by state and version.
+
+use super::labels::{label_name, label_nodes};
+use super::time_span::time_span;
+use super::world::World;
+use crate::jenkins::version::JenkinsVersion;
+use crate::state::{QueueItem, QueueState};
+
+pub fn why(item: &QueueItem, world: &World) -> String {
+    if let Some(text) = &item.why_override {
+        return text.clone();
+    }
+    let q = Quotes::new(&world.version);
+    match item.state {
+        QueueState::Waiting if item.quiet_remaining_ms == 0 => "Finished waiting".to_owned(),
+        QueueState::Waiting => format!(
+            "In the quiet period. Expires in {}",
+            time_span(item.quiet_remaining_ms)
+        ),
+        QueueState::Blocked => {
+            let number = item
+                .blocked_by_build
+                .or_else(|| world.running_number(&item.job))
+                .unwrap_or(1);
+            let eta = match item.eta_ms {
+                Some(ms) if world.version.fancy_quotes() => format!(" (ETA: {})", time_span(ms)),
+                Some(ms) => format!(" (ETA:{})", time_span(ms)),
+                None => String::new(),
+            };
+            format!("Build #{number} is already in progress{eta}")
+        }
+        QueueState::Buildable => buildable_why(item, world, &q),
+    }
+}
+
+fn buildable_why(item: &QueueItem, world: &World, q: &Quotes) -> String {
+    let Some(label) = item.label.as_deref().filter(|l| !l.trim().is_empty()) else {
+        return "Waiting for next available executor".to_owned();
+    };
+    let name = label_name(label);
+    // With no agents at all Jenkins ignores the label and reports the built-in node's
+    // refusal; the node's display name there is the Jenkins instance's, "Jenkins".
+    if world.agents.is_empty() {
+        return format!(
+            "{} doesn{}t have label {}",
+            q.name("Jenkins"),
+            q.apostrophe,
+            q.name(&name)
+        );
+    }
+    let nodes = label_nodes(world, label);
+    let offline = nodes.iter().all(|n| !n.online);
+    match (offline, nodes.as_slice()) {
+        (true, []) => format!("There are no nodes with the label {}", q.label(&name)),
+        (true, [node]) => format!("{} is offline", q.name(node.name)),
+        (true, _) => format!("All nodes of label {} are offline", q.label(&name)),
+        (false, [node]) => format!(
+            "Waiting for next available executor on {}",
+            q.name(node.name)
+        ),
+        (false, _) => format!("Waiting for next available executor on {}", q.name(&name)),
+    }
+}
+
+/// Quoting by version: since 2.125 (commit 91ddc6fca7) names and labels sit in U+2018 and
+/// U+2019. Before, node names were bare while the label-offline messages used ASCII
+/// quotes (`All nodes of label 'foo' are offline`, jenkinsci/jenkins#1252).
+struct Quotes {
+    fancy: bool,
+    apostrophe: &'static str,
+}
+
+impl Quotes {
+    fn new(version: &JenkinsVersion) -> Quotes {
+        let fancy = version.fancy_quotes();
+        Quotes {
+            fancy,
+            apostrophe: if fancy { "\u{2019}" } else { "'" },
+        }
+    }
+
+    fn name(&self, name: &str) -> String {
+        if self.fancy {
+            format!("\u{2018}{name}\u{2019}")
+        } else {
+            name.to_owned()
+        }
+    }
+
+    fn label(&self, label: &str) -> String {
+        if self.fancy {
+            format!("\u{2018}{label}\u{2019}")
+        } else {
+            format!("'{label}'")
+        }
+    }
+}
