@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use crate::ci::CiError;
 use crate::error::Result;
 use crate::ports::builds::{
-    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
+    AgentPresence, AsSent, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
 };
 use crate::ports::ci::{CiServer, OfflineChange};
 use crate::ports::groups::{Completion, Group, GroupInstance, LifecycleAction, ScalingGroups};
@@ -184,8 +184,13 @@ impl BuildControl for DryRunBuilds {
         self.inner.agent_presence(agent).await
     }
 
+    fn as_sent(&self, request: &Requeue) -> AsSent {
+        self.inner.as_sent(request)
+    }
+
     async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError> {
-        let parameters = request
+        let sent = self.inner.as_sent(request);
+        let parameters = sent
             .parameters
             .iter()
             .map(|(k, v)| format!("{k}={v}"))
@@ -194,8 +199,7 @@ impl BuildControl for DryRunBuilds {
         self.would_do.record(format!(
             "queue {} again with parameters [{parameters}]{}",
             request.build.job,
-            request
-                .branch
+            sent.branch
                 .as_deref()
                 .map(|b| format!(" on branch {b}"))
                 .unwrap_or_default()

@@ -1,9 +1,15 @@
 //! advise-retry: wires configuration, clients and the handler; no business rules here.
 
+mod act;
 mod config;
+mod decide;
+mod facts;
 mod handler;
+mod interruption;
 mod payload;
+mod receive;
 mod record;
+mod report;
 mod request;
 mod signature;
 

@@ -11,6 +11,7 @@
 //! - tcWebHooks plugin, JSON payload: `{"build": {"buildId","buildTypeId","buildResult",
 //!   "notifyType":"buildFinished"|"buildInterrupted",…}}` (or the same fields unwrapped).
 
+use percent_encoding::percent_decode_str;
 use rules::retry::BuildStatus;
 use serde::Deserialize;
 use serde_json::Value;
@@ -104,33 +105,14 @@ fn job_from_url(url: &str) -> Option<String> {
     let mut names = Vec::new();
     let mut i = 0;
     while i + 1 < segments.len() && segments[i] == "job" {
-        names.push(percent_decode(segments[i + 1]));
+        names.push(
+            percent_decode_str(segments[i + 1])
+                .decode_utf8_lossy()
+                .into_owned(),
+        );
         i += 2;
     }
     (!names.is_empty()).then(|| names.join("/"))
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = || {
-            let h = text.get(i + 1..i + 3)?;
-            u8::from_str_radix(h, 16).ok()
-        };
-        match (bytes[i], hex()) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (b, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Deserialize)]

@@ -10,6 +10,8 @@
 //! when the CI server dropped that parameter (Jenkins drops parameters a job does not
 //! declare), so the budget is never reset by a retry and nothing loops.
 
+use std::fmt;
+
 use chrono::{DateTime, Utc};
 use rules::retry::{FailureClass, History};
 use serde::{Deserialize, Serialize};
@@ -42,12 +44,38 @@ pub struct Entry {
     pub build: String,
     pub at: DateTime<Utc>,
     pub class: FailureClass,
-    /// `retried` or `denied`.
-    pub outcome: String,
+    pub outcome: Settlement,
     /// The explanation of a retry or the reason for a denial.
     pub detail: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queued: Option<u64>,
+}
+
+/// What became of a failed build: retried or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Settlement {
+    Retried,
+    Denied,
+}
+
+impl Settlement {
+    /// The metric that counts it (dimension `Reason`, the class).
+    pub fn metric(self) -> &'static str {
+        match self {
+            Settlement::Retried => "RetriesRequested",
+            Settlement::Denied => "RetriesDenied",
+        }
+    }
+}
+
+impl fmt::Display for Settlement {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Settlement::Retried => "retried",
+            Settlement::Denied => "denied",
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,7 +90,8 @@ impl RetryRecord {
 
     /// Counts the decision and keeps it, dropping the oldest past [`MAX_ENTRIES`].
     pub fn push(&mut self, entry: Entry) {
-        self.history.count(entry.class, entry.outcome == "retried");
+        self.history
+            .count(entry.class, entry.outcome == Settlement::Retried);
         self.updated_at = Some(entry.at);
         self.builds.push(entry);
         let excess = self.builds.len().saturating_sub(MAX_ENTRIES);
@@ -77,7 +106,7 @@ fn segment(name: &str) -> String {
         Ok(encoded) if encoded.len() <= MAX_READABLE_KEY => encoded,
         _ => {
             let digest = Sha256::digest(name.as_bytes());
-            let hash: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+            let hash = hex::encode(&digest[..8]);
             let prefix: String = name.chars().take(60).collect();
             let prefix = readable(&prefix).unwrap_or_default();
             format!("{prefix}-{hash}")
@@ -144,12 +173,12 @@ mod tests {
 
     use super::*;
 
-    fn entry(build: &str, class: FailureClass, outcome: &str) -> Entry {
+    fn entry(build: &str, class: FailureClass, outcome: Settlement) -> Entry {
         Entry {
             build: build.into(),
             at: Utc::now(),
             class,
-            outcome: outcome.into(),
+            outcome,
             detail: String::new(),
             queued: None,
         }
@@ -174,20 +203,47 @@ mod tests {
         );
     }
 
+    #[test]
+    fn entries_read_and_write_the_words_records_hold() {
+        let stored = r#"{"build":"app #1","at":"2026-11-22T12:00:00Z","class":"oom","outcome":"retried","detail":"one step up","queued":901}"#;
+        let entry: Entry = serde_json::from_str(stored).expect("reads");
+        assert_eq!(
+            (entry.outcome, entry.outcome.metric()),
+            (Settlement::Retried, "RetriesRequested")
+        );
+        assert_eq!(
+            serde_json::to_value(&entry).expect("writes"),
+            serde_json::from_str::<serde_json::Value>(stored).expect("JSON")
+        );
+        assert_eq!(Settlement::Denied.to_string(), "denied");
+        assert_eq!(
+            serde_json::to_value(Settlement::Denied).expect("writes"),
+            "denied"
+        );
+    }
+
     #[tokio::test]
     async fn counts_and_stays_bounded() {
         let store = MemoryStore::default();
         let mut record = load(&store, "k").await.expect("loads");
         assert_eq!(record.key, "k");
-        record.push(entry("app #1", FailureClass::Oom, "retried"));
-        record.push(entry("app #2", FailureClass::Deterministic, "denied"));
+        record.push(entry("app #1", FailureClass::Oom, Settlement::Retried));
+        record.push(entry(
+            "app #2",
+            FailureClass::Deterministic,
+            Settlement::Denied,
+        ));
         assert_eq!(record.history.retries, 1);
         assert_eq!(
             record.history.failures_by_class[&FailureClass::Deterministic],
             1
         );
         for n in 3..40 {
-            record.push(entry(&format!("app #{n}"), FailureClass::Timeout, "denied"));
+            record.push(entry(
+                &format!("app #{n}"),
+                FailureClass::Timeout,
+                Settlement::Denied,
+            ));
         }
         assert_eq!(record.builds.len(), MAX_ENTRIES);
         assert!(record.entry_for("app #1").is_none() && record.entry_for("app #39").is_some());

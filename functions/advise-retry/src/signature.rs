@@ -66,18 +66,12 @@ pub fn sign(key: &[u8], timestamp: i64, body: &[u8]) -> String {
     let digest = mac(key, &timestamp.to_string(), body)
         .finalize()
         .into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256={hex}")
+    format!("sha256={}", hex::encode(digest))
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
+/// The 32 bytes of an HMAC-SHA256 in hex; `None` for anything else.
+fn digest_of(text: &str) -> Option<Vec<u8>> {
+    hex::decode(text).ok().filter(|bytes| bytes.len() == 32)
 }
 
 /// Checks the two headers against `body` at `now` (unix seconds).
@@ -103,17 +97,14 @@ pub fn verify(
             "X-CI-Fleet-Timestamp (unix seconds expected)",
         ));
     }
-    let hex = signature
+    let digits = signature
         .strip_prefix("sha256=")
         .ok_or(Rejection::Malformed(
             "X-CI-Fleet-Signature (sha256=<hex> expected)",
         ))?;
-    let expected =
-        decode_hex(hex)
-            .filter(|bytes| bytes.len() == 32)
-            .ok_or(Rejection::Malformed(
-                "X-CI-Fleet-Signature (64 hex digits expected)",
-            ))?;
+    let expected = digest_of(digits).ok_or(Rejection::Malformed(
+        "X-CI-Fleet-Signature (64 hex digits expected)",
+    ))?;
     mac(key, timestamp, body)
         .verify_slice(&expected)
         .map_err(|_| Rejection::BadSignature)?;
@@ -262,9 +253,18 @@ mod tests {
 
     #[test]
     fn decodes_hex_strictly() {
-        assert_eq!(decode_hex("00ff10"), Some(vec![0, 255, 16]));
-        assert_eq!(decode_hex("0"), None);
-        assert_eq!(decode_hex("zz"), None);
-        assert_eq!(decode_hex("é1"), None, "non-ASCII is refused, not split");
+        let digest = format!("00ff10{}", "0".repeat(58));
+        assert_eq!(
+            digest_of(&digest).map(|bytes| bytes[..3].to_vec()),
+            Some(vec![0, 255, 16])
+        );
+        assert_eq!(digest_of("0"), None);
+        assert_eq!(digest_of(&"zz".repeat(32)), None);
+        assert_eq!(
+            digest_of(&format!("é1{}", "0".repeat(61))),
+            None,
+            "non-ASCII is refused, not split"
+        );
+        assert_eq!(digest_of("00ff10"), None, "a digest is 32 bytes");
     }
 }

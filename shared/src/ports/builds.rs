@@ -87,19 +87,41 @@ pub enum AgentPresence {
     Unknown,
 }
 
-/// A build to queue again.
+/// A build to queue again: what to queue, in no server's terms. How a server takes it
+/// (which parameters it accepts, whether it queues a branch and revisions) is its
+/// adapter's business: see [`BuildControl::as_sent`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Requeue {
     /// The build it retries (its job or build configuration is what is queued).
     pub build: BuildRef,
-    /// Every parameter to send. Empty for a Jenkins job without parameters.
+    /// The parameters the failed build was given, with the retry's changes.
     pub parameters: BTreeMap<String, String>,
+    /// The parameters that mark the build as a retry: its reason and its logical build.
+    pub marks: BTreeMap<String, String>,
+    /// The branch the failed build ran on.
     pub branch: Option<String>,
-    /// TeamCity: the revisions to build (the failed build's own).
+    /// The revisions the failed build ran on.
     pub revisions: Vec<Revision>,
-    /// TeamCity: the queued build's comment; Jenkins has none (the failed build's
-    /// description says it instead).
+    /// Why it is queued again, in a line, for a server that keeps a queued build's comment.
     pub comment: String,
+}
+
+impl Requeue {
+    /// The build's parameters and the retry's marks, together.
+    pub fn marked_parameters(&self) -> BTreeMap<String, String> {
+        let mut parameters = self.parameters.clone();
+        parameters.extend(self.marks.clone());
+        parameters
+    }
+}
+
+/// What a CI server is sent for a [`Requeue`], as its adapter shapes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AsSent {
+    /// Every parameter sent.
+    pub parameters: BTreeMap<String, String>,
+    /// The branch queued, when the server queues one.
+    pub branch: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -120,8 +142,12 @@ pub trait BuildControl: Send + Sync {
 
     async fn agent_presence(&self, agent: &str) -> Result<AgentPresence, CiError>;
 
-    /// Queues `request.build`'s job again (Jenkins `buildWithParameters`, TeamCity
-    /// `POST /app/rest/buildQueue`).
+    /// What this server is sent for `request`: the parameters and branch it takes. Pure,
+    /// so a dry run can say what it would send.
+    fn as_sent(&self, request: &Requeue) -> AsSent;
+
+    /// Queues `request.build`'s job again as [`as_sent`](Self::as_sent) shapes it
+    /// (Jenkins `buildWithParameters` or `build`, TeamCity `POST /app/rest/buildQueue`).
     async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError>;
 
     /// Replaces the build's description (Jenkins) or comment (TeamCity) with `text`.

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::ci::{ci_down, ci_error};
 use crate::ci::{CiError, Problem};
 use crate::ports::builds::{
-    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
+    AgentPresence, AsSent, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
 };
 
 #[derive(Default)]
@@ -64,6 +64,14 @@ impl BuildControl for FakeBuilds {
             .get(agent)
             .copied()
             .unwrap_or(AgentPresence::Connected))
+    }
+
+    /// A server that takes every parameter and mark, and the branch.
+    fn as_sent(&self, request: &Requeue) -> AsSent {
+        AsSent {
+            parameters: request.marked_parameters(),
+            branch: request.branch.clone(),
+        }
     }
 
     async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError> {

@@ -15,8 +15,8 @@ use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
 use crate::ci::log_tail::read_tail;
 use crate::ports::builds::{
-    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue, Revision,
-    is_not_found,
+    AgentPresence, AsSent, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
+    Revision, is_not_found,
 };
 use rules::retry::BuildStatus;
 
@@ -132,11 +132,15 @@ impl BuildControl for JenkinsBuilds {
         }
     }
 
+    fn as_sent(&self, request: &Requeue) -> AsSent {
+        as_sent(request)
+    }
+
     #[tracing::instrument(name = "jenkins.requeue", skip_all, fields(build = %request.build))]
     async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError> {
         let job = job_path(&request.build.job);
-        // A job without parameters refuses buildWithParameters; `build` takes none.
-        let answer = if request.parameters.is_empty() {
+        let sent = as_sent(request);
+        let answer = if sent.parameters.is_empty() {
             self.http
                 .send_for_answer(Method::POST, &format!("{job}/build?delay=0sec"), None, None)
                 .await?
@@ -145,10 +149,7 @@ impl BuildControl for JenkinsBuilds {
                 .send_for_answer(
                     Method::POST,
                     &format!("{job}/buildWithParameters"),
-                    Some((
-                        "application/x-www-form-urlencoded",
-                        form(&request.parameters),
-                    )),
+                    Some(("application/x-www-form-urlencoded", form(&sent.parameters))),
                     None,
                 )
                 .await?
@@ -175,6 +176,21 @@ impl BuildControl for JenkinsBuilds {
             )
             .await?;
         Ok(())
+    }
+}
+
+/// How Jenkins takes a re-queue: a job with parameters gets them and the retry's marks
+/// through `buildWithParameters`; a job without parameters refuses any, so it is queued
+/// through `build` with none (and no marks). Jenkins queues a job, never a branch or a
+/// revision: the job's SCM settings pick them.
+pub fn as_sent(request: &Requeue) -> AsSent {
+    AsSent {
+        parameters: if request.parameters.is_empty() {
+            BTreeMap::new()
+        } else {
+            request.marked_parameters()
+        },
+        branch: None,
     }
 }
 
@@ -306,6 +322,60 @@ mod tests {
             ])))
             .expect("utf-8"),
             "MEMORY=16g&NOTE=a%20b%26c%3Dd"
+        );
+    }
+
+    fn requeue(parameters: &[(&str, &str)]) -> Requeue {
+        Requeue {
+            build: BuildRef {
+                job: "platform/app".into(),
+                id: 41,
+            },
+            parameters: parameters
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            marks: BTreeMap::from([
+                ("CI_FLEET_RETRY_REASON".to_owned(), "oom".to_owned()),
+                (
+                    "CI_FLEET_RETRY_OF".to_owned(),
+                    "jenkins:platform/app#41".to_owned(),
+                ),
+            ]),
+            branch: Some("main".into()),
+            revisions: vec![Revision {
+                version: "9cf121f0".into(),
+                vcs_branch: None,
+                vcs_root: None,
+            }],
+            comment: "ci-fleet retry 1/3 of #41 (oom)".into(),
+        }
+    }
+
+    #[test]
+    fn a_requeue_sends_the_job_its_parameters_and_marks_but_no_branch() {
+        assert_eq!(
+            as_sent(&requeue(&[
+                ("AGENT_LABEL", "linux-16g"),
+                ("MODULE", "core")
+            ])),
+            AsSent {
+                parameters: BTreeMap::from([
+                    ("AGENT_LABEL".to_owned(), "linux-16g".to_owned()),
+                    ("MODULE".to_owned(), "core".to_owned()),
+                    ("CI_FLEET_RETRY_REASON".to_owned(), "oom".to_owned()),
+                    (
+                        "CI_FLEET_RETRY_OF".to_owned(),
+                        "jenkins:platform/app#41".to_owned()
+                    ),
+                ]),
+                branch: None,
+            },
+            "Jenkins queues the job, not a branch"
+        );
+        assert!(
+            as_sent(&requeue(&[])).parameters.is_empty(),
+            "a job without parameters is queued without any (Jenkins refuses them)"
         );
     }
 

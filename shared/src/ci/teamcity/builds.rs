@@ -17,8 +17,8 @@ use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
 use crate::ci::log_tail::read_tail;
 use crate::ports::builds::{
-    AgentPresence, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue, Revision,
-    is_not_found,
+    AgentPresence, AsSent, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
+    Revision, is_not_found,
 };
 use rules::retry::BuildStatus;
 
@@ -115,6 +115,10 @@ impl BuildControl for TeamCityBuilds {
         }
     }
 
+    fn as_sent(&self, request: &Requeue) -> AsSent {
+        as_sent(request)
+    }
+
     #[tracing::instrument(name = "teamcity.requeue", skip_all, fields(build = %request.build))]
     async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError> {
         let body = queue_request(request).to_string().into_bytes();
@@ -158,35 +162,43 @@ impl BuildControl for TeamCityBuilds {
     }
 }
 
+/// How TeamCity takes a re-queue: any parameters (the build's own, the retry's marks),
+/// the branch and the revisions.
+pub fn as_sent(request: &Requeue) -> AsSent {
+    AsSent {
+        parameters: request.marked_parameters(),
+        branch: request.branch.clone(),
+    }
+}
+
 /// The `POST /app/rest/buildQueue` body: the same build configuration, branch and
 /// revisions, the properties, and the comment.
 pub fn queue_request(request: &Requeue) -> serde_json::Value {
+    let sent = as_sent(request);
     let mut body = json!({
         "buildType": {"id": request.build.job},
         "comment": {"text": request.comment},
-        "properties": {"property": request.parameters.iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()},
+        "properties": {"property": sent.parameters.iter().map(|(name, value)| json!({"name": name, "value": value})).collect::<Vec<_>>()},
     });
-    if let Some(branch) = &request.branch {
+    if let Some(branch) = &sent.branch {
         body["branchName"] = json!(branch);
     }
     if !request.revisions.is_empty() {
-        let revisions: Vec<serde_json::Value> = request
-            .revisions
-            .iter()
-            .map(|r| {
-                let mut revision = json!({"version": r.version});
-                if let Some(branch) = &r.vcs_branch {
-                    revision["vcsBranchName"] = json!(branch);
-                }
-                if let Some(root) = &r.vcs_root {
-                    revision["vcs-root-instance"] = json!({"vcs-root-id": root});
-                }
-                revision
-            })
-            .collect();
+        let revisions: Vec<serde_json::Value> = request.revisions.iter().map(revision).collect();
         body["revisions"] = json!({"revision": revisions});
     }
     body
+}
+
+fn revision(revision: &Revision) -> serde_json::Value {
+    let mut json = json!({"version": revision.version});
+    if let Some(branch) = &revision.vcs_branch {
+        json["vcsBranchName"] = json!(branch);
+    }
+    if let Some(root) = &revision.vcs_root {
+        json["vcs-root-instance"] = json!({"vcs-root-id": root});
+    }
+    json
 }
 
 #[derive(Debug, Deserialize)]
@@ -376,16 +388,34 @@ mod tests {
     }
 
     #[test]
+    fn a_requeue_without_parameters_still_carries_the_marks() {
+        let request = Requeue {
+            build: BuildRef {
+                job: "App_Test".into(),
+                id: 9,
+            },
+            parameters: BTreeMap::new(),
+            marks: BTreeMap::from([("CI_FLEET_RETRY_REASON".to_owned(), "oom".to_owned())]),
+            branch: None,
+            revisions: vec![],
+            comment: String::new(),
+        };
+        assert_eq!(
+            as_sent(&request).parameters,
+            request.marks,
+            "TeamCity takes any parameter"
+        );
+    }
+
+    #[test]
     fn queue_request_keeps_build_type_branch_revision_and_properties() {
         let request = Requeue {
             build: BuildRef {
                 job: "App_Test".into(),
                 id: 9,
             },
-            parameters: BTreeMap::from([
-                ("AGENT_LABEL".to_owned(), "linux-16g".to_owned()),
-                ("CI_FLEET_RETRY_REASON".to_owned(), "oom".to_owned()),
-            ]),
+            parameters: BTreeMap::from([("AGENT_LABEL".to_owned(), "linux-16g".to_owned())]),
+            marks: BTreeMap::from([("CI_FLEET_RETRY_REASON".to_owned(), "oom".to_owned())]),
             branch: Some("main".into()),
             revisions: vec![Revision {
                 version: "9cf121f0".into(),
