@@ -6,7 +6,7 @@
 use crate::http::{Req, encode_query_value, parse_pairs};
 use crate::locator::Locator;
 
-use super::TcError;
+use super::error::TcError;
 
 pub struct Page<T> {
     pub items: Vec<T>,

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use super::{Tc, tc_date, with_meta};
+use super::context::Tc;
+use super::entity::{tc_date, with_meta};
 use crate::state::FinishedBuild;
 
 impl Tc<'_> {
