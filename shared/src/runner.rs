@@ -202,9 +202,12 @@ fn usage(name: &str, problem: Option<&str>) -> ExitCode {
 mod tests {
     use super::*;
 
+    /// `(event file, dry run)`, or the problem (`None`: help).
+    type Expected = Result<(Option<&'static str>, bool), Option<&'static str>>;
+
     #[test]
     fn reads_the_command_line_in_both_spellings_and_names_mistakes() {
-        let cases: [(&str, Result<(Option<&str>, bool), Option<&str>>); 8] = [
+        let cases: [(&str, Expected); 8] = [
             ("", Ok((None, false))),
             ("--dry-run", Ok((None, true))),
             ("--event e.json --dry-run", Ok((Some("e.json"), true))),
