@@ -7,6 +7,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use fake_ci::{App, FakeState, Kind, bind, router};
+use lexopt::Arg;
 
 const USAGE: &str = "usage: fake-ci --kind jenkins|teamcity [--port N] [--state FILE.json]";
 
@@ -20,29 +21,21 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
     let mut kind = None;
     let mut port = 0;
     let mut state = None;
-    let mut args = args.peekable();
-    while let Some(arg) = args.next() {
-        let (flag, inline) = match arg.split_once('=') {
-            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let mut value = || {
-            inline
-                .clone()
-                .or_else(|| args.next())
-                .ok_or_else(|| format!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--kind" => kind = Some(value()?.parse::<Kind>()?),
-            "--port" => {
-                let v = value()?;
+    // lexopt takes `--flag=value` and `--flag value` alike.
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        let flag = spelled(&arg);
+        match arg {
+            Arg::Long("kind") => kind = Some(value(&mut parser, &flag)?.parse::<Kind>()?),
+            Arg::Long("port") => {
+                let v = value(&mut parser, &flag)?;
                 port = v
                     .parse()
                     .map_err(|_| format!("--port: {v:?} is not a port number"))?;
             }
-            "--state" => state = Some(value()?),
-            "-h" | "--help" => return Err(USAGE.to_owned()),
-            other => return Err(format!("unknown argument {other:?}")),
+            Arg::Long("state") => state = Some(value(&mut parser, &flag)?),
+            Arg::Short('h') | Arg::Long("help") => return Err(USAGE.to_owned()),
+            _ => return Err(format!("unknown argument {flag:?}")),
         }
     }
     Ok(Args {
@@ -50,6 +43,23 @@ fn parse_args(args: impl Iterator<Item = String>) -> Result<Args, String> {
         port,
         state,
     })
+}
+
+/// The value after `flag` (or after its `=`).
+fn value(parser: &mut lexopt::Parser, flag: &str) -> Result<String, String> {
+    parser
+        .value()
+        .map(|v| v.to_string_lossy().into_owned())
+        .map_err(|_| format!("{flag} needs a value"))
+}
+
+/// An argument as it was typed, for error messages.
+fn spelled(arg: &Arg<'_>) -> String {
+    match arg {
+        Arg::Long(name) => format!("--{name}"),
+        Arg::Short(c) => format!("-{c}"),
+        Arg::Value(v) => v.to_string_lossy().into_owned(),
+    }
 }
 
 fn load_state(path: Option<&str>) -> Result<FakeState, String> {
