@@ -1,9 +1,15 @@
 //! The three EventBridge events handle-interruption acts on, typed. Anything else is
 //! acknowledged and ignored (the rule may match more than it should; retrying would not help).
+//!
+//! The envelope is `aws_lambda_events`' `EventBridgeEvent`. The details are ours: that
+//! crate models neither EC2's spot warning nor its rebalance recommendation, and its
+//! Auto Scaling type carries the lifecycle action's detail as an untyped map.
 
+use aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use shared::events::EventBridgeEvent;
 use shared::{Error, Result};
 
 pub const SPOT_WARNING: &str = "EC2 Spot Instance Interruption Warning";
@@ -25,6 +31,7 @@ pub struct Rebalance {
     pub instance_id: String,
 }
 
+/// The detail of Auto Scaling's lifecycle action event, every field it documents.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct TerminateAction {
@@ -36,13 +43,34 @@ pub struct TerminateAction {
     pub ec2_instance_id: String,
     #[serde(default)]
     pub lifecycle_transition: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notification_metadata: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination: Option<String>,
+}
+
+/// An event handle-interruption acts on, with the time it happened: required here (the
+/// crate's envelope has it optional) because the spot notice's two minutes and a drain
+/// count from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received<D: Serialize + DeserializeOwned> {
+    pub at: DateTime<Utc>,
+    pub event: EventBridgeEvent<D>,
+}
+
+impl<D: Serialize + DeserializeOwned> Received<D> {
+    pub fn detail(&self) -> &D {
+        &self.event.detail
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Interruption {
-    SpotWarning(EventBridgeEvent<SpotWarning>),
-    Rebalance(EventBridgeEvent<Rebalance>),
-    TerminateAction(EventBridgeEvent<TerminateAction>),
+    SpotWarning(Received<SpotWarning>),
+    Rebalance(Received<Rebalance>),
+    TerminateAction(Received<TerminateAction>),
     /// Not ours to handle: the detail-type and source, for the log.
     Other {
         detail_type: String,
@@ -52,112 +80,59 @@ pub enum Interruption {
 
 impl Interruption {
     pub fn parse(event: Value) -> Result<Interruption> {
-        let envelope: EventBridgeEvent<Value> = serde_json::from_value(event)
-            .map_err(|e| Error::Event(format!("not an EventBridge event: {e}")))?;
-        match (envelope.source.as_str(), envelope.detail_type.as_str()) {
-            ("aws.ec2", SPOT_WARNING) => Ok(Interruption::SpotWarning(retype(envelope)?)),
-            ("aws.ec2", REBALANCE) => Ok(Interruption::Rebalance(retype(envelope)?)),
-            ("aws.autoscaling", TERMINATE_ACTION) => {
-                Ok(Interruption::TerminateAction(retype(envelope)?))
+        let envelope = EventBridgeEvent::<Value>::deserialize(&event)
+            .map_err(|e| not_eventbridge(&e.to_string()))?;
+        // Fields the crate leaves optional that every EventBridge event has, and that
+        // were always required here.
+        let at = match (&envelope.id, envelope.time) {
+            (None, _) => return Err(not_eventbridge("missing field `id`")),
+            (Some(_), None) => return Err(not_eventbridge("missing field `time`")),
+            (Some(_), Some(at)) => at,
+        };
+        let detail_type = envelope.detail_type.as_str();
+        match (envelope.source.as_str(), detail_type) {
+            ("aws.ec2", SPOT_WARNING) => {
+                Ok(Interruption::SpotWarning(typed(event, at, detail_type)?))
             }
+            ("aws.ec2", REBALANCE) => Ok(Interruption::Rebalance(typed(event, at, detail_type)?)),
+            ("aws.autoscaling", TERMINATE_ACTION) => Ok(Interruption::TerminateAction(typed(
+                event,
+                at,
+                detail_type,
+            )?)),
             (source, detail_type) => Ok(Interruption::Other {
                 detail_type: detail_type.to_owned(),
                 source: source.to_owned(),
             }),
         }
     }
+
+    /// The event's detail-type, as the response names it.
+    pub fn name(&self) -> &str {
+        match self {
+            Interruption::SpotWarning(e) => &e.event.detail_type,
+            Interruption::Rebalance(e) => &e.event.detail_type,
+            Interruption::TerminateAction(e) => &e.event.detail_type,
+            Interruption::Other { detail_type, .. } => detail_type,
+        }
+    }
 }
 
-fn retype<D: serde::de::DeserializeOwned>(
-    envelope: EventBridgeEvent<Value>,
-) -> Result<EventBridgeEvent<D>> {
-    let detail = serde_json::from_value(envelope.detail)
-        .map_err(|e| Error::Event(format!("{} detail: {e}", envelope.detail_type)))?;
-    Ok(EventBridgeEvent {
-        version: envelope.version,
-        id: envelope.id,
-        detail_type: envelope.detail_type,
-        source: envelope.source,
-        account: envelope.account,
-        time: envelope.time,
-        region: envelope.region,
-        resources: envelope.resources,
-        detail,
-    })
+fn not_eventbridge(problem: &str) -> Error {
+    Error::Event(format!("not an EventBridge event: {problem}"))
+}
+
+/// The whole event again with its detail typed. The envelope parsed already, so an
+/// error here is the detail's.
+fn typed<D: Serialize + DeserializeOwned>(
+    event: Value,
+    at: DateTime<Utc>,
+    detail_type: &str,
+) -> Result<Received<D>> {
+    let event = serde_json::from_value(event)
+        .map_err(|e| Error::Event(format!("{detail_type} detail: {e}")))?;
+    Ok(Received { at, event })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn fixture(name: &str) -> Value {
-        let path = format!("{}/events/{name}", env!("CARGO_MANIFEST_DIR"));
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture exists"))
-            .expect("fixture is JSON")
-    }
-
-    #[test]
-    fn fixtures_parse_into_their_types_and_round_trip() {
-        let Interruption::SpotWarning(spot) =
-            Interruption::parse(fixture("spot-interruption-warning.json")).expect("parses")
-        else {
-            panic!("not a spot warning")
-        };
-        assert_eq!(
-            (
-                spot.detail.instance_id.as_str(),
-                spot.detail.instance_action.as_str()
-            ),
-            ("i-0b662ef9931388ba0", "terminate")
-        );
-        assert_eq!(
-            serde_json::to_value(&spot).expect("serialises"),
-            fixture("spot-interruption-warning.json")
-        );
-
-        let Interruption::Rebalance(rebalance) =
-            Interruption::parse(fixture("rebalance-recommendation.json")).expect("parses")
-        else {
-            panic!("not a rebalance")
-        };
-        assert_eq!(rebalance.detail.instance_id, "i-0b662ef9931388ba0");
-
-        let Interruption::TerminateAction(action) =
-            Interruption::parse(fixture("terminate-lifecycle-action.json")).expect("parses")
-        else {
-            panic!("not a lifecycle action")
-        };
-        assert_eq!(action.detail.lifecycle_hook_name, "ci-fleet-drain");
-        assert_eq!(
-            action.detail.lifecycle_action_token.as_deref(),
-            Some("87654321-4321-4321-4321-210987654321")
-        );
-        let back = serde_json::to_value(&action).expect("serialises");
-        assert_eq!(back["detail"]["EC2InstanceId"], "i-0b662ef9931388ba0");
-
-        assert_eq!(
-            Interruption::parse(fixture("unknown-event.json")).expect("parses"),
-            Interruption::Other {
-                detail_type: "EC2 Instance State-change Notification".into(),
-                source: "aws.ec2".into()
-            }
-        );
-    }
-
-    #[test]
-    fn malformed_events_are_clear_errors() {
-        let no_instance = serde_json::json!({"id":"x","detail-type":SPOT_WARNING,"source":"aws.ec2","time":"2026-11-22T12:00:00Z","detail":{}});
-        assert_eq!(
-            Interruption::parse(no_instance)
-                .expect_err("malformed")
-                .to_string(),
-            "malformed event: EC2 Spot Instance Interruption Warning detail: missing field `instance-id`"
-        );
-        assert!(
-            Interruption::parse(serde_json::json!([1, 2]))
-                .expect_err("not an event")
-                .to_string()
-                .starts_with("malformed event: not an EventBridge event")
-        );
-    }
-}
+mod tests;

@@ -57,26 +57,26 @@ impl Function for Handler {
         let event = Interruption::parse(event)?;
         let mut response = Response::default();
         let mut datums = Vec::new();
+        response.event = event.name().to_owned();
         match event {
             Interruption::SpotWarning(e) => {
-                response.event = e.detail_type.clone();
-                let terminates_at = e.time + chrono::Duration::minutes(2);
+                let terminates_at = e.at + chrono::Duration::minutes(2);
                 let reason = format!(
                     "spot interruption: {} terminates at {}",
-                    e.detail.instance_id,
+                    e.detail().instance_id,
                     terminates_at.format("%Y-%m-%d %H:%M:%S UTC")
                 );
-                if let Some(pool) = self.ours(&e.detail.instance_id, &mut response).await {
+                if let Some(pool) = self.ours(&e.detail().instance_id, &mut response).await {
                     // Both at once: the offline call is not delayed by the seal (offline
                     // first, always), and the two minutes of notice are not spent waiting
                     // on one before the other. They touch different systems (CI, S3).
                     let (mut offline, mut sealed) = (Response::default(), Response::default());
                     tokio::join!(
-                        self.take_offline(&e.detail.instance_id, &reason, &mut offline),
+                        self.take_offline(&e.detail().instance_id, &reason, &mut offline),
                         self.seal(
-                            &e.detail.instance_id,
+                            &e.detail().instance_id,
                             &reason,
-                            e.time,
+                            e.at,
                             &pool,
                             &mut sealed,
                             &mut datums,
@@ -98,13 +98,12 @@ impl Function for Handler {
                 }
             }
             Interruption::Rebalance(e) => {
-                response.event = e.detail_type.clone();
-                if let Some(pool) = self.ours(&e.detail.instance_id, &mut response).await {
+                if let Some(pool) = self.ours(&e.detail().instance_id, &mut response).await {
                     datums.push(count("RebalanceRecommendations", &pool));
                     match self.config.rebalance {
                         RebalanceAction::Offline => {
                             self.take_offline(
-                                &e.detail.instance_id,
+                                &e.detail().instance_id,
                                 "rebalance recommendation",
                                 &mut response,
                             )
@@ -117,8 +116,7 @@ impl Function for Handler {
                 }
             }
             Interruption::TerminateAction(e) => {
-                response.event = e.detail_type.clone();
-                self.terminate_action(&e.detail, e.time, &mut response, &mut datums)
+                self.terminate_action(e.detail(), e.at, &mut response, &mut datums)
                     .await;
             }
             Interruption::Other {
@@ -126,7 +124,6 @@ impl Function for Handler {
                 source,
             } => {
                 tracing::warn!(%detail_type, %source, "not an event handle-interruption acts on; acknowledged");
-                response.event = detail_type;
                 response.ignored = Some(format!("not handled (source {source})"));
             }
         }
