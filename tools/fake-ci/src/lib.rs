@@ -1,9 +1,9 @@
 //! A stateful fake Jenkins or TeamCity for ci-fleet's tests and local stack. It serves
 //! the slice of each server's REST API that ci-fleet reads and writes, reproducing the
-//! quirks in reference/ci-api/SEMANTICS.md (depth-0 `{}` executors, `why` wording by
-//! version, toggleOffline as a true toggle, session-bound crumbs, TeamCity's default
-//! filters, paging and field omission), and a `/_fake/` control API to set the world,
-//! inject faults and inspect what the client sent.
+//! quirks in docs/ci-semantics.md (depth-0 `{}` executors, `why` wording by version,
+//! toggleOffline as a true toggle, session-bound crumbs, TeamCity's default filters,
+//! paging and field omission), and a `/_fake/` control API to set the world, inject
+//! faults and inspect what the client sent.
 
 pub mod app;
 pub mod auth;

@@ -1,5 +1,5 @@
 //! Finished builds and triggering (advise-retry's slice of Jenkins): a build's remote API
-//! (SEMANTICS.md A5), its console (`console.rs`), `submitDescription`, and
+//! (docs/ci-semantics.md A5), its console (`console.rs`), `submitDescription`, and
 //! `buildWithParameters` / `build` (`trigger.rs`).
 
 mod console;

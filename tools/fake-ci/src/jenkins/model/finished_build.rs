@@ -1,6 +1,6 @@
 //! A finished (or still running) build of the state's `builds` as `/job/…/N/api/json`
-//! exports it (SEMANTICS.md A5), annotated for depth pruning: the actions' parameters
-//! and causes show at depth 0 (exported with visibility 2 and 3), git's
+//! exports it (docs/ci-semantics.md A5), annotated for depth pruning: the actions'
+//! parameters and causes show at depth 0 (exported with visibility 2 and 3), git's
 //! `lastBuiltRevision` only with `tree` or depth ≥ 1.
 
 use serde_json::{Map, Value, json};
