@@ -1,8 +1,13 @@
 //! handle-interruption: wires configuration, clients and the handler; no business rules here.
 
+mod agent;
+mod checkpoint;
 mod config;
 mod events;
 mod handler;
+mod lifecycle;
+mod membership;
+mod report;
 
 use std::process::ExitCode;
 
