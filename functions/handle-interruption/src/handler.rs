@@ -203,3 +203,6 @@ impl Handler {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests;

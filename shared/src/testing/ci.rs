@@ -23,6 +23,8 @@ pub struct FakeCi {
     pub removed: Mutex<Vec<String>>,
     /// (agent, reason) taken offline, in order.
     pub taken_offline: Mutex<Vec<(String, String)>>,
+    /// `take_offline` answers as a real server does (see `keeping_agent_state`).
+    keeps_agent_state: bool,
 }
 
 impl FakeCi {
@@ -51,6 +53,34 @@ impl FakeCi {
     pub fn with_history(mut self, history: Option<Vec<FinishedBuild>>) -> FakeCi {
         self.history = history;
         self
+    }
+
+    /// The same server answering `take_offline` as a real one does: the outage's error
+    /// while down, `NotFound` for an agent its current answer does not list, and
+    /// `AlreadyOffline` (nothing recorded) for one offline already or taken offline before.
+    pub fn keeping_agent_state(mut self) -> FakeCi {
+        self.keeps_agent_state = true;
+        self
+    }
+
+    /// What `take_offline` finds before changing anything, when keeping agent state.
+    fn offline_before(&self, agent: &str) -> Result<Option<OfflineChange>, CiError> {
+        let url = format!("http://ci/computer/{agent}/api/json");
+        let current = self
+            .snapshots
+            .lock()
+            .map_err(|_| ci_down("http://ci/lock-poisoned"))?
+            .front()
+            .cloned()
+            .flatten();
+        let Some(snapshot) = current else {
+            return Err(self.outage.clone().unwrap_or_else(|| ci_down(&url)));
+        };
+        let Some(found) = snapshot.agents.iter().find(|a| a.name == agent) else {
+            return Err(ci_error(&url, Problem::NotFound(format!("agent {agent}"))));
+        };
+        let taken_before = self.taken_offline().iter().any(|(name, _)| name == agent);
+        Ok((!found.accepting_tasks || taken_before).then_some(OfflineChange::AlreadyOffline))
     }
 
     pub fn removed(&self) -> Vec<String> {
@@ -106,6 +136,11 @@ impl CiServer for FakeCi {
     }
 
     async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
+        if self.keeps_agent_state
+            && let Some(unchanged) = self.offline_before(agent)?
+        {
+            return Ok(unchanged);
+        }
         if let Ok(mut taken) = self.taken_offline.lock() {
             taken.push((agent.to_owned(), reason.to_owned()));
         }
