@@ -81,6 +81,7 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
     };
     // lexopt takes `--name=value` and `--name value` alike.
     while let Some(arg) = parser.next().map_err(|e| e.to_string())? {
+        // Owned, so the borrow of the parser that `arg` holds ends here.
         let name = spelled(&arg);
         let mut value = || {
             parser
@@ -88,27 +89,25 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
                 .map(|v| v.to_string_lossy().into_owned())
                 .map_err(|_| format!("{name} needs a value"))
         };
-        match arg {
-            lexopt::Arg::Long("key") => parsed.key = Some(value()?),
-            lexopt::Arg::Long("bucket") => parsed.bucket = Some(value()?),
-            lexopt::Arg::Long("instance-id") => parsed.instance_id = Some(value()?),
-            lexopt::Arg::Long("slot") => parsed.slot = Some(value()?),
-            lexopt::Arg::Long("passlist") => parsed
+        match name.as_str() {
+            "--key" => parsed.key = Some(value()?),
+            "--bucket" => parsed.bucket = Some(value()?),
+            "--instance-id" => parsed.instance_id = Some(value()?),
+            "--slot" => parsed.slot = Some(value()?),
+            "--passlist" => parsed
                 .sources
                 .push(Source::PassList(PathBuf::from(value()?))),
-            lexopt::Arg::Long("junit") => {
-                parsed.sources.push(Source::Junit(PathBuf::from(value()?)))
-            }
-            lexopt::Arg::Long("every") => parsed.every = every(&value()?)?,
-            lexopt::Arg::Long("until-pid") => {
+            "--junit" => parsed.sources.push(Source::Junit(PathBuf::from(value()?))),
+            "--every" => parsed.every = every(&value()?)?,
+            "--until-pid" => {
                 let raw = value()?;
                 parsed.until_pid = Some(
                     raw.parse()
                         .map_err(|_| format!("--until-pid {raw:?} is not a process id"))?,
                 );
             }
-            lexopt::Arg::Long("strict") => parsed.strict = true,
-            lexopt::Arg::Long("help") | lexopt::Arg::Short('h') => parsed.command = Command::Help,
+            "--strict" => parsed.strict = true,
+            "--help" | "-h" => parsed.command = Command::Help,
             _ => return Err(format!("unknown option {name:?}")),
         }
     }
