@@ -1,5 +1,5 @@
 //! Which failed builds are worth retrying, and with what (the Spack retry document in
-//! DESIGN.md's seeds: deterministic failures are not retried, OOM kills are retried with
+//! docs/design.md#where-it-comes-from: deterministic failures are not retried, OOM kills are retried with
 //! more memory, infrastructure hiccups once). Two pure functions: [`classify`] reads a
 //! finished build's status, a bounded tail of its log and a few facts; [`decide`] applies
 //! the `RETRY_POLICY` to the class and the build's retry history.

@@ -1,4 +1,4 @@
-//! The build port for Jenkins: `/job/…/N/api/json` with a `tree=` (SEMANTICS.md A5),
+//! The build port for Jenkins: `/job/…/N/api/json` with a `tree=` (docs/ci-semantics.md A5),
 //! the log tail through `logText/progressiveText?start=` (its `X-Text-Size` header gives
 //! the length, so only the tail is transferred), `buildWithParameters` (crumb handled by
 //! `CiHttp::send_for_answer`) and `submitDescription`.

@@ -1,5 +1,5 @@
 //! The build port for TeamCity: `/app/rest/builds/id:N` with explicit `fields=` (short
-//! views drop what is false or empty, SEMANTICS.md B2), the log from
+//! views drop what is false or empty, docs/ci-semantics.md B2), the log from
 //! `/downloadBuildLog.html` asked as a `Range` and, when the server sends it whole anyway,
 //! streamed keeping only the tail; `POST /app/rest/buildQueue` with the same build
 //! configuration, branch, revisions and the build's own properties; comments by
@@ -278,7 +278,7 @@ pub struct PropertyJson {
     #[serde(default)]
     pub value: Option<String>,
     /// Set on the build itself (a custom build), not inherited from the configuration;
-    /// omitted when false (B2.2).
+    /// omitted when false (B2.2). Real TeamCity has no `own` (it flags `inherited`), so this is always false there (B5.7).
     #[serde(default)]
     pub own: bool,
 }
