@@ -16,7 +16,7 @@ demo:
 # start their own emulators and fake CI servers on loopback.
 test: setup
 	cargo fmt --all -- --check
-	python3 tools/house-check/check.py --report
+	python3 tools/house-check/check.py
 	python3 -m unittest discover -s tools/house-check -q
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	cargo test --workspace
