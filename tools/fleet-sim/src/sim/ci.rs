@@ -5,7 +5,7 @@
 use rules::{Agent, QueuedBuild, Waiting};
 
 use super::checkpoint;
-use super::clock::SEC;
+use super::clock::{SEC, ms};
 use super::event::{Attempt, Event};
 use super::ids::{BuildIx, InstanceIx};
 use super::state::{BuildState, InstanceState, Kill};
@@ -139,7 +139,7 @@ pub fn kill_builds(world: &mut World, i: InstanceIx, cause: Kill) {
                 world.out.redone_after_scale_in_seconds += loss.redone as f64 / SEC;
             }
         }
-        let retry_at = now + super::clock::ms(world.env.retry_delay_seconds);
+        let retry_at = now + ms(world.env.retry_delay_seconds);
         world.clock.schedule(retry_at, Event::Retry(b));
     }
 }
