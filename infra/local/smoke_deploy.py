@@ -40,7 +40,9 @@ from pathlib import Path
 import boto3
 from botocore.config import Config
 from samcli.yamlhelper import yaml_parse
-from samtranslator.translator.transform import transform as sam_transform
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import sam_expand  # noqa: E402  (infra/local, beside this script)
 
 REPO = Path(__file__).resolve().parents[2]
 VENV = Path(os.environ.get("CI_FLEET_VENV", REPO / ".venv"))
@@ -49,6 +51,9 @@ TARGET = Path(os.environ.get("CI_FLEET_BIN_DIR") or Path(os.environ.get("CARGO_T
 RUN = REPO / ".local" / "smoke-deploy"
 REGION = "us-east-1"
 STACK = "ci-fleet-smoke"
+# A second ci-fleet stack in the same account and region, in a VPC: stack-scoped names must
+# not collide, and the VPC option must deploy.
+STACK_IN_VPC = "ci-fleet-smoke-vpc"
 POOL_STACK = "ci-fleet-smoke-pool"
 ARTIFACTS = "ci-fleet-smoke-artifacts"
 # What ministack 1.5.33 cannot create, replaced in the deployed copy by a no-op
@@ -225,7 +230,7 @@ def resource_summary(cfn, name: str, indent: str = "    ") -> list[str]:
     return lines
 
 
-def deploy_pool_group(aws, ec2) -> None:
+def deploy_pool_group(aws, ec2) -> tuple[str, list[str]]:
     """The pool's group, from infra/example-pool.yaml: what a user without groups deploys first."""
     cfn = aws("cloudformation")
     vpc = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
@@ -251,6 +256,45 @@ def deploy_pool_group(aws, ec2) -> None:
     say(f"stack {POOL_STACK} (infra/example-pool.yaml) CREATE_COMPLETE: group {outputs.get('AutoScalingGroupName')}, Pools entry {outputs.get('PoolsEntry')}")
     for line in resource_summary(cfn, POOL_STACK):
         print(line)
+    return vpc_id, subnets[:2]
+
+
+def deploy_second_stack_in_vpc(endpoint: str, aws, parameters: dict, vpc_id: str, subnets: list[str]) -> None:
+    """The same template as a second stack, with the VPC parameters (and the concurrency
+    reservations): it must reach CREATE_COMPLETE beside the first, every function must carry
+    the VPC configuration, and no alarm or dashboard name may be shared."""
+    cfn, ec2, lam, cloudwatch = aws("cloudformation"), aws("ec2"), aws("lambda"), aws("cloudwatch")
+    group = ec2.create_security_group(GroupName="ci-fleet-functions", Description="ci-fleet functions", VpcId=vpc_id)["GroupId"]
+    vpc_parameters = {**parameters, "SubnetIds": ",".join(subnets), "SecurityGroupIds": group, "ReserveConcurrency": "true"}
+    expanded = expanded_template(endpoint, local_variant("template.yaml"), vpc_parameters)
+    aws("s3").put_object(Bucket=ARTIFACTS, Key="template-vpc.expanded.json", Body=json.dumps(expanded).encode())
+    started = time.time()
+    cfn.create_stack(
+        StackName=STACK_IN_VPC, TemplateURL=f"{endpoint}/{ARTIFACTS}/template-vpc.expanded.json",
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in vpc_parameters.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+    )
+    wait_for_stack(cfn, STACK_IN_VPC, 180)
+    say(f"stack {STACK_IN_VPC} (SubnetIds={','.join(subnets)}, SecurityGroupIds={group}) CREATE_COMPLETE in {time.time() - started:.1f} s beside {STACK}")
+    # ministack 1.5.33's CloudFormation creates functions without their VpcConfig (and
+    # without ReservedConcurrentExecutions): cloudformation/provisioners.py _lambda_create
+    # copies neither. The VPC condition is checked on the expanded template instead
+    # (tests/tests/template.rs); here a function that does carry one must carry ours.
+    for function in ("publish-workload", "protect-busy-agents", "handle-interruption", "advise-retry"):
+        vpc = lam.get_function_configuration(FunctionName=f"{STACK_IN_VPC}-{function}").get("VpcConfig") or {}
+        if vpc.get("SubnetIds") and (sorted(vpc["SubnetIds"]) != sorted(subnets) or vpc.get("SecurityGroupIds") != [group]):
+            raise Failed(f"{STACK_IN_VPC}-{function} has VpcConfig {vpc}, not subnets {subnets} and group {group}")
+    say("VpcConfig not applied by ministack's CloudFormation (its _lambda_create drops it): the condition is checked on the expanded template (tests/tests/template.rs)")
+    alarms = [a["AlarmName"] for a in cloudwatch.describe_alarms(MaxRecords=100)["MetricAlarms"]]
+    in_vpc = [a for a in alarms if a.startswith(f"{STACK_IN_VPC}-")]
+    first = [a for a in alarms if a.startswith(f"{STACK}-") and a not in in_vpc]
+    if not first or len(first) != len(in_vpc):
+        raise Failed(f"each stack should have its own, equal set of alarms: {sorted(alarms)}")
+    say(f"{len(first)} alarms per stack, side by side (e.g. {first[0]} and {in_vpc[0]})")
+    dashboards = [d["DashboardName"] for d in cloudwatch.list_dashboards()["DashboardEntries"]]
+    if not {f"{STACK}-linux", f"{STACK_IN_VPC}-linux"} <= set(dashboards):
+        raise Failed(f"each stack's pool dashboard should exist side by side: {dashboards}")
+    say(f"dashboards side by side: {', '.join(sorted(dashboards))}")
 
 
 def local_variant(path: str) -> dict:
@@ -268,40 +312,19 @@ def local_variant(path: str) -> dict:
     return template
 
 
-def functions(template: dict) -> dict:
-    """{logical id: binary} of every function in the template (its BuildProperties.Binary)."""
-    found = {}
-    for logical_id, resource in template["Resources"].items():
-        if resource.get("Type") == "AWS::Serverless::Function":
-            binary = (resource.get("Metadata") or {}).get("BuildProperties", {}).get("Binary")
-            if not binary:
-                raise Failed(f"template.yaml: {logical_id} has no Metadata.BuildProperties.Binary")
-            found[logical_id] = binary
-    return found
-
-
 def expanded_template(endpoint: str, template: dict, parameters: dict) -> dict:
     """template.yaml as `sam package` + the SAM transform would hand it to CloudFormation."""
-    for logical_id, binary in functions(template).items():
-        template["Resources"][logical_id]["Properties"]["CodeUri"] = {"Bucket": ARTIFACTS, "Key": f"{binary}.zip"}
-        template["Resources"][logical_id].pop("Metadata", None)  # build metadata, as sam build drops it
-    for resource in template["Resources"].values():
-        if resource.get("Type") == "AWS::Serverless::Application":
-            location = resource["Properties"]["Location"]
-            resource["Properties"]["Location"] = f"{endpoint}/{ARTIFACTS}/{location}"
-    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
-    no_managed_policies = type("NoManagedPolicies", (), {"load": staticmethod(lambda: {})})()
-    return sam_transform(template, parameters, no_managed_policies)
+    return sam_expand.expand(sam_expand.packaged(template, ARTIFACTS, f"{endpoint}/{ARTIFACTS}"), parameters)
 
 
 def deploy(endpoint: str, aws, jenkins: str) -> None:
     cfn, s3 = aws("cloudformation"), aws("s3")
     secret = aws("secretsmanager").create_secret(Name="ci-fleet/ci-credentials", SecretString=json.dumps({"user": "ci-fleet", "token": "smoke-token"}))
     say(f"secret {secret['ARN']} holds the fake Jenkins' user and token")
-    deploy_pool_group(aws, aws("ec2"))
+    vpc_id, subnets = deploy_pool_group(aws, aws("ec2"))
 
     template = local_variant("template.yaml")
-    binaries = list(functions(template).values())
+    binaries = list(sam_expand.functions(template).values())
     s3.create_bucket(Bucket=ARTIFACTS)
     for binary in binaries:
         path = TARGET / binary
@@ -345,6 +368,7 @@ def deploy(endpoint: str, aws, jenkins: str) -> None:
     if "CheckpointPolicy" not in policies:
         raise Failed(f"stack {POOL_STACK} updated with CheckpointBucketName={bucket} but has no CheckpointPolicy ({policies})")
     say(f"stack {POOL_STACK} UPDATE_COMPLETE with CheckpointBucketName={bucket}: the agents' CheckpointPolicy exists")
+    deploy_second_stack_in_vpc(endpoint, aws, parameters, vpc_id, subnets)
 
 
 def metric_values(cloudwatch, namespace: str, since: datetime) -> dict:

@@ -233,7 +233,7 @@ async fn rebalance_stops_new_work_only_and_can_be_ignored() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn terminate_hook_completes_idle_and_foreign_instances_and_drains_busy_ones() {
+async fn terminate_hook_completes_idle_drains_busy_and_leaves_other_hooks_pending() {
     let s = setup(3, &[false, true, false]).await;
     let (idle, busy, foreign) = (&s.ids[0], &s.ids[1], &s.ids[2]);
 
@@ -262,7 +262,9 @@ async fn terminate_hook_completes_idle_and_foreign_instances_and_drains_busy_one
     );
     assert_eq!(s.computer(busy).await["temporarilyOffline"], true);
 
-    // Another team's hook on the same group: its actions are completed at once, never left hanging.
+    // Another team's hook on the same group (node-termination-handler, a log upload): its
+    // action is theirs to complete. Ours on the same instance is handled as usual, and the
+    // instance keeps waiting for theirs.
     s.c.asg
         .put_lifecycle_hook()
         .auto_scaling_group_name(&s.group)
@@ -273,19 +275,43 @@ async fn terminate_hook_completes_idle_and_foreign_instances_and_drains_busy_one
         .send()
         .await
         .expect("PutLifecycleHook");
-    let mut event = s.terminating_with_token(foreign).await;
-    let theirs = actions(s.aws, &s.group)
-        .into_iter()
-        .find(|a| a["instance_id"] == foreign.as_str() && a["hook"] == "someone-elses-hook")
-        .expect("their action");
-    event["detail"]["LifecycleHookName"] = json!("someone-elses-hook");
-    event["detail"]["LifecycleActionToken"] = theirs["token"].clone();
-    let foreign_done = response(&s.handle(&event, &[]));
-    assert_eq!(foreign_done["lifecycle"], "completed", "never left hanging");
+    let ours = s.terminating_with_token(foreign).await;
+    let action_of = |hook: &str| {
+        actions(s.aws, &s.group)
+            .into_iter()
+            .find(|a| a["instance_id"] == foreign.as_str() && a["hook"] == hook)
+            .unwrap_or_else(|| panic!("no action of {hook} for {foreign}"))
+    };
+    let mut theirs = ours.clone();
+    theirs["detail"]["LifecycleHookName"] = json!("someone-elses-hook");
+    theirs["detail"]["LifecycleActionToken"] = action_of("someone-elses-hook")["token"].clone();
+    let left = response(&s.handle(&theirs, &[]));
+    assert_eq!(
+        left["ignored"], "another hook's action (someone-elses-hook): left to its owner",
+        "{left:#}"
+    );
+    assert!(left.get("lifecycle").is_none(), "never completed: {left:#}");
+    assert_eq!(action_of("someone-elses-hook")["state"], "pending");
     assert_eq!(
         s.computer(foreign).await["temporarilyOffline"],
         false,
         "not our hook: the agent is left alone"
+    );
+
+    let mut ours = ours;
+    ours["detail"]["LifecycleActionToken"] = action_of("ci-fleet-drain")["token"].clone();
+    let done = response(&s.handle(&ours, &[]));
+    assert_eq!(done["lifecycle"], "completed", "{done:#}");
+    assert_eq!(action_of("ci-fleet-drain")["state"], "completed");
+    assert_eq!(
+        action_of("someone-elses-hook")["state"],
+        "pending",
+        "still theirs"
+    );
+    assert_eq!(
+        states(&s.c, &s.group).await[foreign.as_str()],
+        "Terminating:Wait",
+        "Auto Scaling waits for every hook"
     );
 }
 

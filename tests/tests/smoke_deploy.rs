@@ -1,7 +1,8 @@
 //! Smoke deployment: template.yaml (and infra/example-pool.yaml before it) deployed into a
 //! private ministack reaches CREATE_COMPLETE, and publish-workload, started by its
 //! EventBridge schedule (nothing calls Invoke), reads the fake Jenkins and publishes the
-//! pool's metrics to ministack's CloudWatch. The work is infra/local/smoke-deploy.sh; this
+//! pool's metrics to ministack's CloudWatch; a second stack of the same template, with the
+//! VPC parameters, deploys beside it (stack-scoped names). The work is infra/local/smoke-deploy.sh; this
 //! test runs it with this build's binaries. About two minutes: the schedule is rate(1 minute).
 
 use std::process::Command;
@@ -26,6 +27,10 @@ fn template_deploys_into_ministack_and_the_schedule_runs_publish_workload() {
         "stack ci-fleet-smoke CREATE_COMPLETE",
         "stack ci-fleet-smoke-pool (infra/example-pool.yaml) CREATE_COMPLETE",
         "first metrics in CloudWatch",
+        // A second stack, in a VPC, beside the first: names scoped by stack.
+        "stack ci-fleet-smoke-vpc (SubnetIds=",
+        "alarms per stack, side by side",
+        "dashboards side by side",
         "GET /queue/api/json",
     ] {
         assert!(

@@ -95,19 +95,28 @@ impl Handler {
     }
 
     /// Our hook: offline first, then complete at once when idle or record a drain when
-    /// busy. Another hook or another group: complete at once — never leave an action
-    /// hanging.
+    /// busy. Another team's hook (node-termination-handler, a log upload, a forensics
+    /// hook) is theirs to complete: acknowledged and left pending, never completed — Auto
+    /// Scaling waits for every hook, and completing theirs would cut their work short.
+    /// Our hook on a group of no pool is a configuration error: left pending and reported
+    /// (the retries and the dead-letter queue make it loud), since completing it would
+    /// end whatever build runs there.
     async fn terminate_action(&self, event: &Received<TerminateAction>, report: &mut Report) {
         let detail = event.detail();
         report.instance(&detail.ec2_instance_id);
         let action = lifecycle_action(detail);
         let groups = self.ports.groups.as_ref();
-        let Some(pool) = (self.config)
-            .pool_of_group(&detail.auto_scaling_group_name)
-            .filter(|_| detail.lifecycle_hook_name == self.config.drain_hook)
-        else {
-            report.ignore(Ignored::NotOurHook);
-            return report.lifecycle(complete(groups, &action).await);
+        if detail.lifecycle_hook_name != self.config.drain_hook {
+            tracing::info!(hook = %detail.lifecycle_hook_name, group = %detail.auto_scaling_group_name, "another hook's lifecycle action; left to its owner");
+            return report.ignore(Ignored::NotOurHook {
+                hook: detail.lifecycle_hook_name.clone(),
+            });
+        }
+        let Some(pool) = self.config.pool_of_group(&detail.auto_scaling_group_name) else {
+            return report.error(format!(
+                "lifecycle hook {} fired on group {}, which is in no pool of POOLS: the action is left pending (its timeout ends it); add the group's pool or remove the hook from the group",
+                detail.lifecycle_hook_name, detail.auto_scaling_group_name
+            ));
         };
         report.pool(pool);
         // Names are resolved once (one DescribeInstances at most), then the agent is read

@@ -39,8 +39,7 @@ pub struct Response {
     pub errors: Vec<String>,
 }
 
-/// Why an event was acknowledged without acting on it (or, for a foreign lifecycle
-/// action, by completing it at once). The response shows the sentence.
+/// Why an event was acknowledged without acting on it. The response shows the sentence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ignored {
     NotInPool {
@@ -48,7 +47,10 @@ pub enum Ignored {
     },
     /// `REBALANCE_ACTION=ignore`.
     ByRebalanceAction,
-    NotOurHook,
+    /// Another hook's lifecycle action: its owner completes it.
+    NotOurHook {
+        hook: String,
+    },
     NotHandled {
         source: String,
     },
@@ -63,7 +65,9 @@ impl fmt::Display for Ignored {
                 group.as_deref().unwrap_or("none")
             ),
             Ignored::ByRebalanceAction => f.write_str("REBALANCE_ACTION=ignore"),
-            Ignored::NotOurHook => f.write_str("not our hook or group: completed at once"),
+            Ignored::NotOurHook { hook } => {
+                write!(f, "another hook's action ({hook}): left to its owner")
+            }
             Ignored::NotHandled { source } => write!(f, "not handled (source {source})"),
         }
     }

@@ -451,24 +451,21 @@ fn terminate_cases() -> Vec<Case> {
             .metrics(&["DrainsCompleted", "DrainSeconds"]),
         ),
         case(
-            "terminate in a group of no pool: completed at once, CI untouched",
+            "our hook in a group of no pool: a named error, left pending, CI untouched",
             busy(),
             terminating("i-1", "ci-other", "ci-fleet-drain"),
-            expect(json!({
-                "event": TERMINATE_ACTION, "instance_id": "i-1", "lifecycle": "completed",
-                "ignored": "not our hook or group: completed at once"
-            }))
-            .completed(&["i-1"]),
+            failure(&format!(
+                "{TERMINATE_ACTION} for i-1: lifecycle hook ci-fleet-drain fired on group ci-other, which is in no pool of POOLS: the action is left pending (its timeout ends it); add the group's pool or remove the hook from the group"
+            )),
         ),
         case(
-            "terminate by another hook of our group: completed at once",
+            "another hook of our group: left to its owner, never completed, CI untouched",
             busy(),
             terminating("i-1", "ci-linux", "someone-elses-hook"),
             expect(json!({
-                "event": TERMINATE_ACTION, "instance_id": "i-1", "lifecycle": "completed",
-                "ignored": "not our hook or group: completed at once"
-            }))
-            .completed(&["i-1"]),
+                "event": TERMINATE_ACTION, "instance_id": "i-1",
+                "ignored": "another hook's action (someone-elses-hook): left to its owner"
+            })),
         ),
         case(
             "terminate with the CI server down: a drain keeps the build safe, never completed",
