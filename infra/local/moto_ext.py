@@ -20,7 +20,11 @@ patches moto in-process and then starts moto's own server unchanged:
 - A passed deadline applies the hook's DefaultResult, lazily, on the next Auto Scaling call.
 - SetInstanceProtection(false) lets the group shrink to its desired capacity (AWS does;
   moto leaves the group oversized).
-- `GET /_ext/lifecycle-actions`, `POST /_ext/reset`: inspection and control, no AWS auth.
+- Warm pools with `InstanceReusePolicy.ReuseOnScaleIn`: a scale-in returns instances to
+  the warm pool (through `Warmed:Pending:Wait` when the group has terminate hooks) instead
+  of terminating them; DescribeWarmPool lists the pool's instances.
+- `GET /_ext/lifecycle-actions`, `GET /_ext/warm-pool`, `POST /_ext/warm-pool/return`,
+  `POST /_ext/reset`: inspection and control, no AWS auth.
 
 infra/local/README.md ("moto extension") documents the behaviour and the reasons.
 Everything not listed here is moto's own code and behaviour.
@@ -43,11 +47,12 @@ from moto.autoscaling.exceptions import ValidationError
 from moto.autoscaling.models import (
     AutoScalingBackend,
     FakeAutoScalingGroup,
+    InstanceState,
     TerminateInstanceActivity,
     autoscaling_backends,
 )
 from moto.autoscaling.responses import AutoScalingResponse
-from moto.core.responses import EmptyResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.ec2.exceptions import InvalidInstanceIdError
 from moto.ec2.models import EC2Backend
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
@@ -55,6 +60,16 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 TESTED_MOTO_VERSION = "5.2.5"
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
 WAIT_STATE = "Terminating:Wait"
+# An instance that a scale-in returns to the warm pool waits here for the terminate hooks,
+# not in Terminating:Wait (User Guide, warm-pool-instance-lifecycle.html; the states of
+# "Instances scaling back into the warm pool" in manage-retained-instances.html).
+WARM_WAIT_STATE = "Warmed:Pending:Wait"
+# The Origin / Destination of a lifecycle action event (warm-pools-eventbridge-events.html):
+# AutoScalingGroup -> WarmPool on a return to the warm pool, AutoScalingGroup -> EC2 on a
+# termination (the scale-in example of ec2-auto-scaling-event-reference.html).
+ORIGIN_GROUP = "AutoScalingGroup"
+DESTINATION_EC2 = "EC2"
+DESTINATION_WARM_POOL = "WarmPool"
 # AWS caps a lifecycle action at 100 heartbeat timeouts or 48 hours, whichever is smaller.
 MAX_GLOBAL_TIMEOUT_SECS = 48 * 3600
 
@@ -98,6 +113,8 @@ class LifecycleAction:
     result: str | None = None  # CONTINUE | ABANDON once applied; None if it ended without one
     heartbeats: int = 0
     finished: float | None = None
+    origin: str = ORIGIN_GROUP
+    destination: str = DESTINATION_EC2  # DESTINATION_WARM_POOL: CONTINUE returns it to the pool
 
     def to_json(self) -> dict:
         return {
@@ -109,6 +126,8 @@ class LifecycleAction:
             "result": self.result,
             "heartbeats": self.heartbeats,
             "transition": TERMINATING,
+            "origin": self.origin,
+            "destination": self.destination,
             "heartbeat_timeout": self.heartbeat_timeout,
             "default_result": self.default_result,
             "started": _iso(self.started),
@@ -120,14 +139,58 @@ class LifecycleAction:
         }
 
 
+@dataclass
+class WarmInstance:
+    """An instance in a group's warm pool. moto's own record of it (an InstanceState, which
+    DescribeWarmPool serialises like DescribeAutoScalingGroups' instances) leaves the
+    group's list while it is in the pool: AWS lists warm pool instances only through
+    DescribeWarmPool (API reference, DescribeAutoScalingGroups)."""
+
+    state: InstanceState  # lifecycle_state Warmed:Stopped | Warmed:Running | Warmed:Hibernated
+    entered: float
+
+    @property
+    def instance_id(self) -> str:
+        return self.state.instance.id
+
+    @property
+    def group(self) -> str:
+        return self.state.auto_scaling_group_name
+
+    def to_json(self) -> dict:
+        return {
+            "instance_id": self.instance_id,
+            "lifecycle_state": self.state.lifecycle_state,
+            "group": self.group,
+            "entered": _iso(self.entered),
+        }
+
+
 # --------------------------------------------------------------------------------------
-# The registry. It lives on the Auto Scaling backend object itself, so moto's own
-# `POST /moto-api/reset` (which wipes each backend's __dict__ and re-runs __init__)
-# clears it together with the groups it refers to.
+# The registries (lifecycle actions, warm pool instances). They live on the Auto Scaling
+# backend object itself, so moto's own `POST /moto-api/reset` (which wipes each backend's
+# __dict__ and re-runs __init__) clears them together with the groups they refer to.
 
 
 def _actions(backend: AutoScalingBackend) -> list[LifecycleAction]:
     return backend.__dict__.setdefault("_ext_lifecycle_actions", [])
+
+
+def _warm(backend: AutoScalingBackend) -> list[WarmInstance]:
+    return backend.__dict__.setdefault("_ext_warm_pool", [])
+
+
+def _warm_of(backend: AutoScalingBackend, group_name: str) -> list[WarmInstance]:
+    return [w for w in _warm(backend) if w.group == group_name]
+
+
+def _reuses_on_scale_in(group: FakeAutoScalingGroup) -> bool:
+    # getattr: moto's FakeAutoScalingGroup.__init__ sizes the group before it sets warm_pool.
+    pool = getattr(group, "warm_pool", None)
+    if pool is None:
+        return False
+    reuse = (pool.instance_reuse_policy or {}).get("ReuseOnScaleIn")
+    return reuse is True or str(reuse).lower() == "true"
 
 
 def _all_backends() -> list[AutoScalingBackend]:
@@ -151,9 +214,10 @@ def _global_timeout(heartbeat_timeout: int) -> int:
     return min(100 * heartbeat_timeout, MAX_GLOBAL_TIMEOUT_SECS)
 
 
-def _begin_wait(backend: AutoScalingBackend, state, hooks: list) -> None:
-    """Take an instance out of service into Terminating:Wait, one action per hook."""
-    state.lifecycle_state = WAIT_STATE
+def _begin_wait(backend: AutoScalingBackend, state, hooks: list, destination: str = DESTINATION_EC2) -> None:
+    """Take an instance out of service into Terminating:Wait (Warmed:Pending:Wait when it
+    goes back to the warm pool), one action per hook."""
+    state.lifecycle_state = WARM_WAIT_STATE if destination == DESTINATION_WARM_POOL else WAIT_STATE
     now = _now()
     for hook in hooks:
         timeout = int(hook.heartbeat_timeout)
@@ -171,6 +235,7 @@ def _begin_wait(backend: AutoScalingBackend, state, hooks: list) -> None:
                 started=now,
                 heartbeat_deadline=min(now + timeout, global_deadline),
                 global_deadline=global_deadline,
+                destination=destination,
             )
         )
 
@@ -189,12 +254,46 @@ def _terminate_now(backend: AutoScalingBackend, group_name: str, instance_id: st
         pass  # already gone from EC2 (e.g. a reset of EC2 alone); nothing left to terminate
 
 
+def _enter_warm_pool(backend: AutoScalingBackend, group: FakeAutoScalingGroup, state) -> None:
+    """The instance leaves the group for its warm pool, in the pool's state.
+
+    Not a detach: moto's detach deletes the aws:autoscaling:groupName tag (AWS does on
+    detach, ec2-auto-scaling-tagging.html), but a warm pool instance still belongs to the
+    group, so the tag stays. Hibernated is modelled as a plain EC2 stop (moto has no
+    hibernation)."""
+    group.instance_states = [s for s in group.instance_states if s is not state]
+    pool_state = group.warm_pool.pool_state or "Stopped"
+    if pool_state != "Running":
+        try:
+            backend.ec2_backend.stop_instances([state.instance.id])
+        except InvalidInstanceIdError:
+            return  # gone from EC2 meanwhile: nothing to keep
+    state.lifecycle_state = f"Warmed:{pool_state}"
+    _warm(backend).append(WarmInstance(state=state, entered=_now()))
+
+
+def _proceed(backend: AutoScalingBackend, action: LifecycleAction) -> None:
+    """Every action of the instance has ended: on to its destination.
+
+    A return to the warm pool needs CONTINUE; a failed (ABANDON) or interrupted (no result)
+    one terminates the instance: "Without a policy, Amazon EC2 Auto Scaling terminates
+    instances immediately when hooks fail" (instance-lifecycle-policy.html; instance
+    retention, Warmed:Pending:Retained, is not modelled). A pool deleted meanwhile
+    leaves nowhere to return to."""
+    group = backend.autoscaling_groups.get(action.group)
+    if action.destination == DESTINATION_WARM_POOL and action.result == "CONTINUE" and group is not None:
+        state = next((s for s in group.instance_states if s.instance.id == action.instance_id), None)
+        if state is not None and group.warm_pool is not None:
+            return _enter_warm_pool(backend, group, state)
+    _terminate_now(backend, action.group, action.instance_id)
+
+
 def _finish(
     backend: AutoScalingBackend,
     action: LifecycleAction,
     state: str,
     result: str | None,
-    terminate: bool = True,
+    proceed: bool = True,
 ) -> None:
     action.state = state
     action.result = result
@@ -206,8 +305,8 @@ def _finish(
             other.state, other.result, other.finished = "abandoned", "ABANDON", action.finished
         others = []
     # With several terminate hooks the instance waits for all of them.
-    if terminate and not others:
-        _terminate_now(backend, action.group, action.instance_id)
+    if proceed and not others:
+        _proceed(backend, action)
 
 
 def _expire_due(backend: AutoScalingBackend) -> None:
@@ -274,27 +373,45 @@ def _scale_with_hooks(self: FakeAutoScalingGroup, new_capacity: int | None) -> N
         return _orig_set_desired_capacity(self, new_capacity)
     backend = self.autoscaling_backend
     hooks = _terminating_hooks(backend, self.name)
+    # "If you want to return instances to the warm pool instead, you can specify an instance
+    # reuse policy" (ec2-auto-scaling-warm-pools.html, Instance reuse policy; API_InstanceReusePolicy:
+    # "returned to the warm pool on scale in").
+    reuse = _reuses_on_scale_in(self)
     # moto picks scale-in victims from *all* instance states; AWS only ever scales in
     # InService instances. Hide the others (Terminating:Wait, Standby) while moto chooses,
     # or an instance already waiting could be chosen (and killed) a second time.
     others = [s for s in self.instance_states if s.lifecycle_state != "InService"]
     in_service = [s for s in self.instance_states if s.lifecycle_state == "InService"]
     self.instance_states = in_service
-    _local.deferred = [] if hooks else None
+    _local.deferred = [] if hooks or reuse else None
     try:
         _orig_set_desired_capacity(self, new_capacity)
     finally:
         chosen = set(_local.deferred or [])
         _local.deferred = None
         victims = [s for s in in_service if s.instance.id in chosen]
-        # moto dropped the victims from the group; they stay, as Terminating:Wait.
+        # moto dropped the victims from the group; they stay, as Terminating:Wait (or
+        # Warmed:Pending:Wait) until their actions end.
         self.instance_states = others + self.instance_states + victims
     for state in victims:
-        _begin_wait(backend, state, hooks)
+        if not reuse:
+            _begin_wait(backend, state, hooks)
+        elif hooks:
+            _begin_wait(backend, state, hooks, destination=DESTINATION_WARM_POOL)
+        else:
+            _enter_warm_pool(backend, self, state)
 
 
 # --------------------------------------------------------------------------------------
 # TerminateInstanceInAutoScalingGroup: moto detaches and terminates at once.
+#
+# A reuse policy does not apply here: the instance is terminated, never returned to the
+# warm pool. The documentation ties reuse to scale in ("returned to the warm pool on scale
+# in", API_InstanceReusePolicy), and a scale in event is a new desired capacity below the
+# group's current capacity (as-instance-termination.html); AWS does not say what a manual
+# termination does with reuse on. Indirect evidence: jenkinsci/ec2-fleet-plugin#519 stops
+# calling it and lifts scale-in protection instead so that the group returns the instance
+# to the warm pool.
 
 _orig_terminate_instance = AutoScalingBackend.terminate_instance
 
@@ -304,6 +421,15 @@ def _terminate_instance(self: AutoScalingBackend, instance_id: str, should_decre
         (s for g in self.autoscaling_groups.values() for s in g.instance_states if s.instance.id == instance_id),
         None,
     )
+    warm = next((w for w in _warm(self) if w.instance_id == instance_id), None)
+    if warm is not None or (state is not None and state.lifecycle_state.startswith("Warmed:")):
+        # "This operation cannot be called on instances in a warm pool" (API reference,
+        # TerminateInstanceInAutoScalingGroup). AWS's error message for it is not known.
+        where = warm.state if warm is not None else state
+        raise ValidationError(
+            f"Instance {instance_id} is in the warm pool of {where.auto_scaling_group_name} "
+            f"({where.lifecycle_state}): TerminateInstanceInAutoScalingGroup cannot be called on warm pool instances"
+        )
     if state is None:
         # moto raises StopIteration here (HTTP 500); this is AWS's answer.
         raise ValidationError(f"Instance Id not found - No managed instance found for instance ID {instance_id}")
@@ -360,11 +486,55 @@ def _delete_auto_scaling_group(self: AutoScalingBackend, group_name: str) -> Non
         _local.bypass_hooks = False
     for key in [k for k, h in self.lifecycle_hooks.items() if h.auto_scaling_group_name == group_name]:
         del self.lifecycle_hooks[key]
+    # The warm pool goes with the group (moto drops its configuration with the group object).
+    _drop_warm_pool(self, group_name)
+
+
+# --------------------------------------------------------------------------------------
+# DeleteWarmPool: moto forgets the configuration. The instances in the pool, and those on
+# their way into it (Warmed:Pending:Wait), are terminated and their actions end, as AWS's
+# --force-delete does ("This option also terminates the Amazon EC2 instances and any
+# outstanding lifecycle actions", examples-warm-pools-aws-cli.html); without it AWS refuses
+# or waits while the pool holds instances, which is not modelled.
+
+_orig_delete_warm_pool = AutoScalingBackend.delete_warm_pool
+
+
+def _drop_warm_pool(backend: AutoScalingBackend, group_name: str) -> None:
+    leaving = _warm_of(backend, group_name)
+    backend.__dict__["_ext_warm_pool"] = [w for w in _warm(backend) if w.group != group_name]
+    for warm in leaving:
+        try:
+            _orig_ec2_terminate_instances(backend.ec2_backend, [warm.instance_id])
+        except InvalidInstanceIdError:
+            pass  # already gone from EC2
+
+
+def _delete_warm_pool(self: AutoScalingBackend, group_name: str) -> None:
+    _orig_delete_warm_pool(self, group_name)
+    for action in _actions(self):
+        if action.state == "pending" and action.group == group_name and action.destination == DESTINATION_WARM_POOL:
+            _finish(self, action, "abandoned", None)  # no result: terminated, not returned
+    _drop_warm_pool(self, group_name)
+
+
+# --------------------------------------------------------------------------------------
+# DescribeWarmPool: moto answers `Instances: []` always. The pool's instances are moto
+# InstanceStates, serialised like DescribeAutoScalingGroups' instances, with the lifecycle
+# states of the warm-pool-health-checks example (Warmed:Stopped, ...). No pagination.
+
+
+def describe_warm_pool(self: AutoScalingResponse):
+    group_name = self._get_param("AutoScalingGroupName")
+    pool = self.autoscaling_backend.describe_warm_pool(group_name=group_name)
+    instances = [w.state for w in _warm_of(self.autoscaling_backend, group_name)]
+    return ActionResult({"WarmPoolConfiguration": pool, "Instances": instances})
 
 
 # --------------------------------------------------------------------------------------
 # EC2 TerminateInstances on an instance that is waiting: moto's own notification removes
 # it from its group; its lifecycle actions end with it (nothing left to complete).
+# The same for an instance in a warm pool.
 
 _orig_notify_terminate_instances = AutoScalingBackend.notify_terminate_instances
 
@@ -374,7 +544,10 @@ def _notify_terminate_instances(self: AutoScalingBackend, instance_ids: list[str
         _orig_notify_terminate_instances(self, instance_ids)
         for instance_id in instance_ids:
             for action in _pending(self, instance_id):
-                _finish(self, action, "abandoned", None, terminate=False)
+                _finish(self, action, "abandoned", None, proceed=False)
+        # A terminated warm pool instance leaves the pool (AWS would launch a replacement
+        # into the pool to keep its size; refilling is not modelled).
+        self.__dict__["_ext_warm_pool"] = [w for w in _warm(self) if w.instance_id not in instance_ids]
 
 
 # --------------------------------------------------------------------------------------
@@ -437,6 +610,113 @@ def record_lifecycle_action_heartbeat(self: AutoScalingResponse):
 # work out an AWS service from the path or the signature and fail).
 
 
+class _ExtError(Exception):
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+def _one(query: dict, key: str) -> str | None:
+    values = query.get(key)
+    return values[0] if values else None
+
+
+def _lookup_group(name: str | None) -> tuple[AutoScalingBackend, FakeAutoScalingGroup]:
+    if not name:
+        raise _ExtError("400 Bad Request", "missing ?group=<Auto Scaling group name>")
+    found = [(b, b.autoscaling_groups[name]) for b in _all_backends() if name in b.autoscaling_groups]
+    if not found:
+        raise _ExtError("404 Not Found", f"no Auto Scaling group named {name!r} (in any account or region)")
+    if len(found) > 1:
+        places = ", ".join(f"{b.account_id}/{b.region_name}" for b, _ in found)
+        raise _ExtError("409 Conflict", f"Auto Scaling group {name!r} exists in several places: {places}")
+    return found[0]
+
+
+def _get_lifecycle_actions(query: dict):
+    listed = []
+    for backend in _all_backends():
+        _expire_due(backend)
+        listed.extend(_actions(backend))
+    # Optional filters: ?group=…&state=…&instance_id=…&hook=…
+    for key in ("group", "state", "instance_id", "hook"):
+        if key in query:
+            listed = [a for a in listed if getattr(a, key) in query[key]]
+    listed.sort(key=lambda a: a.started)
+    return [a.to_json() for a in listed]
+
+
+def _get_warm_pool(query: dict):
+    for backend in _all_backends():
+        _expire_due(backend)
+    if "group" in query:
+        backend, group = _lookup_group(_one(query, "group"))
+        listed = _warm_of(backend, group.name)
+    else:
+        listed = [w for backend in _all_backends() for w in _warm(backend)]
+    listed.sort(key=lambda w: w.entered)
+    return [w.to_json() for w in listed]
+
+
+def _post_warm_pool_return(query: dict):
+    """What AWS does on a scale-out by one when the warm pool has an instance: it leaves the
+    pool and counts toward the desired capacity (ec2-auto-scaling-warm-pools.html, "Warm
+    pool"), with the group's scale-in protection setting (ec2-auto-scaling-instance-protection.html).
+    Launch hooks (Pending:Wait) are not modelled: the instance is InService at once."""
+    for backend in _all_backends():
+        _expire_due(backend)
+    backend, group = _lookup_group(_one(query, "group"))
+    instance_id = _one(query, "instance")
+    pool = _warm_of(backend, group.name)
+    if instance_id:
+        pool = [w for w in pool if w.instance_id == instance_id]
+    if not pool:
+        if instance_id:
+            raise _ExtError("404 Not Found", f"instance {instance_id} is not in the warm pool of group {group.name!r}")
+        raise _ExtError("404 Not Found", f"the warm pool of group {group.name!r} is empty")
+    if group.desired_capacity >= group.max_size:
+        raise _ExtError(
+            "409 Conflict",
+            f"group {group.name!r} is at its maximum size ({group.max_size}): "
+            "no scale-out can take an instance from its warm pool",
+        )
+    warm = min(pool, key=lambda w: w.entered)
+    backend.__dict__["_ext_warm_pool"] = [w for w in _warm(backend) if w is not warm]
+    if not warm.state.instance.is_running():
+        backend.ec2_backend.start_instances([warm.instance_id])
+    state = warm.state
+    state.lifecycle_state = "InService"
+    state.protected_from_scale_in = group.new_instances_protected_from_scale_in
+    group.instance_states.append(state)
+    group.desired_capacity += 1
+    backend.update_attached_elbs(group.name)
+    backend.update_attached_target_groups(group.name)
+    return {
+        "instance_id": warm.instance_id,
+        "lifecycle_state": state.lifecycle_state,
+        "group": group.name,
+        "desired_capacity": group.desired_capacity,
+    }
+
+
+def _post_reset(query: dict):
+    cleared = warm = 0
+    for backend in _all_backends():
+        cleared += len(_actions(backend))
+        _actions(backend).clear()
+        warm += len(_warm(backend))
+        _warm(backend).clear()
+    return {"cleared": cleared, "warm_pool_cleared": warm}
+
+
+_ENDPOINTS = {
+    ("GET", "/_ext/lifecycle-actions"): _get_lifecycle_actions,
+    ("GET", "/_ext/warm-pool"): _get_warm_pool,
+    ("POST", "/_ext/warm-pool/return"): _post_warm_pool_return,
+    ("POST", "/_ext/reset"): _post_reset,
+}
+
+
 def _ext_app(environ, start_response):
     method = environ.get("REQUEST_METHOD", "GET")
     path = environ.get("PATH_INFO", "")
@@ -447,34 +727,24 @@ def _ext_app(environ, start_response):
         start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
         return [data]
 
-    with _LOCK:
-        if path in ("/_ext", "/_ext/") and method == "GET":
-            return reply(
-                "200 OK",
-                {
-                    "extension": "ci-fleet moto_ext",
-                    "moto": moto.__version__,
-                    "endpoints": ["GET /_ext/lifecycle-actions", "POST /_ext/reset"],
-                },
-            )
-        if path == "/_ext/lifecycle-actions" and method == "GET":
-            listed = []
-            for backend in _all_backends():
-                _expire_due(backend)
-                listed.extend(_actions(backend))
-            # Optional filters: ?group=…&state=…&instance_id=…&hook=…
-            for key in ("group", "state", "instance_id", "hook"):
-                if key in query:
-                    listed = [a for a in listed if getattr(a, key) in query[key]]
-            listed.sort(key=lambda a: a.started)
-            return reply("200 OK", [a.to_json() for a in listed])
-        if path == "/_ext/reset" and method == "POST":
-            cleared = 0
-            for backend in _all_backends():
-                cleared += len(_actions(backend))
-                _actions(backend).clear()
-            return reply("200 OK", {"cleared": cleared})
-    return reply("404 Not Found", {"error": f"no such endpoint: {method} {path}"})
+    if path in ("/_ext", "/_ext/") and method == "GET":
+        return reply(
+            "200 OK",
+            {
+                "extension": "ci-fleet moto_ext",
+                "moto": moto.__version__,
+                "endpoints": [f"{m} {p}" for m, p in _ENDPOINTS],
+            },
+        )
+    handler = _ENDPOINTS.get((method, path))
+    if handler is None:
+        return reply("404 Not Found", {"error": f"no such endpoint: {method} {path}"})
+    try:
+        with _LOCK:
+            body = handler(query)
+    except _ExtError as err:
+        return reply(err.status, {"error": str(err)})
+    return reply("200 OK", body)
 
 
 class ExtDispatcher(DomainDispatcherApplication):
@@ -512,6 +782,8 @@ def install() -> None:
     AutoScalingBackend.delete_auto_scaling_group = _delete_auto_scaling_group
     AutoScalingBackend.notify_terminate_instances = _notify_terminate_instances
     AutoScalingBackend.create_lifecycle_hook = _create_lifecycle_hook
+    AutoScalingBackend.delete_warm_pool = _delete_warm_pool
+    AutoScalingResponse.describe_warm_pool = describe_warm_pool
     AutoScalingResponse.call_action = _call_action
     AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action
     AutoScalingResponse.record_lifecycle_action_heartbeat = record_lifecycle_action_heartbeat

@@ -5,7 +5,9 @@
 
 Starts `moto_ext.py` on a free loopback port (stopped at the end). The Rust tests in
 tests/tests/moto_lifecycle.rs cover the same ground through the SDK ci-fleet uses; these
-cover the corners (expiry, ABANDON, EC2 termination, group deletion, resets).
+cover the corners (expiry, ABANDON, EC2 termination, group deletion, resets) and the
+warm pool (WarmPoolTest). Neither `make test` nor cargo runs this file: run it by hand
+after changing moto_ext.py or moto.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import subprocess
 import sys
 import time
 import unittest
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
 TERMINATING = "autoscaling:EC2_INSTANCE_TERMINATING"
+WARM_WAIT = "Warmed:Pending:Wait"
 _names = itertools.count(1)
 
 server: subprocess.Popen | None = None
@@ -69,7 +73,18 @@ def ext(path: str, method: str = "GET"):
         return json.load(r)
 
 
-class LifecycleTest(unittest.TestCase):
+def ext_error(path: str, method: str = "GET") -> tuple[int, str]:
+    """The HTTP status and `error` message of a request that must fail."""
+    try:
+        ext(path, method)
+    except urllib.error.HTTPError as err:
+        return err.code, json.load(err)["error"]
+    raise AssertionError(f"{method} {path} succeeded")
+
+
+class AsgTestCase(unittest.TestCase):
+    """Clients and helpers; the tests are in the subclasses."""
+
     def setUp(self) -> None:
         kw = dict(
             region_name="us-east-1",
@@ -82,7 +97,7 @@ class LifecycleTest(unittest.TestCase):
 
     # -- helpers -------------------------------------------------------------------------
 
-    def group(self, size: int, hook: dict | None = None) -> tuple[str, list[str]]:
+    def group(self, size: int, hook: dict | None = None, warm_pool: dict | None = None) -> tuple[str, list[str]]:
         n = next(_names)
         name = f"py-ext-{n}-{os.getpid()}"
         self.ec2.create_launch_template(
@@ -104,6 +119,8 @@ class LifecycleTest(unittest.TestCase):
                 LifecycleTransition=TERMINATING,
                 **hook,
             )
+        if warm_pool is not None:
+            self.asg.put_warm_pool(AutoScalingGroupName=name, **warm_pool)
         return name, sorted(self.instances(name))
 
     def instances(self, name: str) -> dict[str, str]:
@@ -134,8 +151,8 @@ class LifecycleTest(unittest.TestCase):
         self.assertTrue(error["Message"].startswith("No active Lifecycle Action found with"), error)
         return error["Message"]
 
-    # -- tests ---------------------------------------------------------------------------
 
+class LifecycleTest(AsgTestCase):
     def test_scale_in_waits_skips_protected_then_continue_terminates(self) -> None:
         name, ids = self.group(3, {"HeartbeatTimeout": 600, "DefaultResult": "CONTINUE"})
         self.asg.set_instance_protection(AutoScalingGroupName=name, InstanceIds=[ids[0]], ProtectedFromScaleIn=True)
@@ -287,6 +304,191 @@ class LifecycleTest(unittest.TestCase):
         self.asg.terminate_instance_in_auto_scaling_group(InstanceId=ids[0], ShouldDecrementDesiredCapacity=True)
         urllib.request.urlopen(urllib.request.Request(f"{URL}/moto-api/reset", method="POST", data=b""))
         self.assertEqual(ext("/_ext/lifecycle-actions"), [])
+
+
+REUSE = {"PoolState": "Stopped", "InstanceReusePolicy": {"ReuseOnScaleIn": True}}
+
+
+class WarmPoolTest(AsgTestCase):
+    def warm_pool(self, name: str) -> dict[str, str]:
+        instances = self.asg.describe_warm_pool(AutoScalingGroupName=name)["Instances"]
+        return {i["InstanceId"]: i["LifecycleState"] for i in instances}
+
+    def tags(self, instance_id: str) -> dict[str, str]:
+        tags = self.ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [instance_id]}])["Tags"]
+        return {t["Key"]: t["Value"] for t in tags}
+
+    def desired(self, name: str) -> int:
+        return self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"][0][
+            "DesiredCapacity"
+        ]
+
+    def test_scale_in_with_reuse_waits_in_warmed_pending_wait_then_continue_stops_it_into_the_pool(self) -> None:
+        name, ids = self.group(3, {"HeartbeatTimeout": 600, "DefaultResult": "ABANDON"}, REUSE)
+        self.asg.set_instance_protection(AutoScalingGroupName=name, InstanceIds=[ids[0]], ProtectedFromScaleIn=True)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+
+        # Still listed by DescribeAutoScalingGroups while waiting (not confirmed for AWS: README).
+        self.assertEqual(self.instances(name), {ids[0]: "InService", ids[1]: WARM_WAIT, ids[2]: WARM_WAIT})
+        for i in ids[1:]:
+            self.assertEqual(self.ec2_state(i), "running", "waiting instances keep running")
+        actions = self.actions(name)
+        self.assertEqual(sorted(a["instance_id"] for a in actions), ids[1:])
+        for a in actions:
+            self.assertEqual((a["state"], a["transition"]), ("pending", TERMINATING))
+            self.assertEqual((a["origin"], a["destination"]), ("AutoScalingGroup", "WarmPool"))
+        self.assertEqual(self.warm_pool(name), {}, "not in the pool before its actions end")
+        self.assertEqual(ext(f"/_ext/warm-pool?group={name}"), [])
+
+        self.complete(name, ids[1])
+        token = next(a["token"] for a in actions if a["instance_id"] == ids[2])
+        self.complete(name, ids[2], LifecycleActionToken=token)
+        self.assertEqual(self.instances(name), {ids[0]: "InService"})
+        self.assertEqual(self.warm_pool(name), {ids[1]: "Warmed:Stopped", ids[2]: "Warmed:Stopped"})
+        for i in ids[1:]:
+            self.assertEqual(self.ec2_state(i), "stopped")
+            self.assertEqual(self.tags(i).get("aws:autoscaling:groupName"), name, "a warm pool instance keeps its tag")
+        listed = ext(f"/_ext/warm-pool?group={name}")
+        self.assertEqual(
+            [(w["instance_id"], w["lifecycle_state"], w["group"]) for w in listed],
+            [(ids[1], "Warmed:Stopped", name), (ids[2], "Warmed:Stopped", name)],
+        )
+        done = {a["instance_id"]: (a["state"], a["result"]) for a in self.actions(name)}
+        self.assertEqual(done, {i: ("completed", "CONTINUE") for i in ids[1:]})
+        self.assert_no_active_action(self.complete, name, ids[1])
+        self.assertEqual(self.desired(name), 1)
+
+    def test_expiry_with_default_continue_returns_to_a_running_pool(self) -> None:
+        pool = {"PoolState": "Running", "InstanceReusePolicy": {"ReuseOnScaleIn": True}}
+        name, ids = self.group(2, {"HeartbeatTimeout": 1, "DefaultResult": "CONTINUE"}, pool)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+        (waiting,) = [i for i, s in self.instances(name).items() if s == WARM_WAIT]
+        time.sleep(1.5)
+        self.assertEqual(self.warm_pool(name), {waiting: "Warmed:Running"})
+        self.assertEqual(self.ec2_state(waiting), "running")
+        (action,) = self.actions(name)
+        self.assertEqual((action["state"], action["result"]), ("expired", "CONTINUE"))
+
+    def test_abandon_terminates_instead_of_returning(self) -> None:
+        name, ids = self.group(1, {"HeartbeatTimeout": 600}, REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+        self.assertEqual(self.instances(name), {ids[0]: WARM_WAIT})
+        self.complete(name, ids[0], "ABANDON")
+        self.assertEqual(self.ec2_state(ids[0]), "terminated")
+        self.assertEqual((self.instances(name), self.warm_pool(name)), ({}, {}))
+
+    def test_reuse_without_a_hook_goes_straight_to_the_pool(self) -> None:
+        name, ids = self.group(2, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+        (gone,) = [i for i in ids if i not in self.instances(name)]
+        self.assertEqual(self.warm_pool(name), {gone: "Warmed:Stopped"})
+        self.assertEqual(self.ec2_state(gone), "stopped")
+        self.assertEqual(self.actions(name), [])
+
+    def test_return_starts_the_oldest_instance_in_service(self) -> None:
+        name, ids = self.group(3, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=2)
+        (first,) = [i for i in ids if i not in self.instances(name)]
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+        (second,) = [i for i in ids if i not in self.instances(name) and i != first]
+        (kept,) = self.instances(name)
+
+        returned = ext(f"/_ext/warm-pool/return?group={name}", "POST")
+        self.assertEqual(
+            returned, {"instance_id": first, "lifecycle_state": "InService", "group": name, "desired_capacity": 2}
+        )
+        self.assertEqual(self.ec2_state(first), "running")
+        self.assertEqual(self.instances(name), {kept: "InService", first: "InService"})
+        self.assertEqual(self.warm_pool(name), {second: "Warmed:Stopped"})
+        self.assertEqual(self.desired(name), 2)
+
+        status, error = ext_error(f"/_ext/warm-pool/return?group={name}&instance={first}", "POST")
+        self.assertEqual((status, error), (404, f"instance {first} is not in the warm pool of group '{name}'"))
+        self.assertEqual(ext(f"/_ext/warm-pool/return?group={name}&instance={second}", "POST")["instance_id"], second)
+        status, error = ext_error(f"/_ext/warm-pool/return?group={name}", "POST")
+        self.assertEqual((status, error), (404, f"the warm pool of group '{name}' is empty"))
+        status, error = ext_error("/_ext/warm-pool/return?group=no-such-group", "POST")
+        self.assertEqual(status, 404)
+        self.assertEqual(error, "no Auto Scaling group named 'no-such-group' (in any account or region)")
+        self.assertEqual(ext_error("/_ext/warm-pool?group=no-such-group")[0], 404)
+
+    def test_return_refuses_a_group_at_its_maximum(self) -> None:
+        name, ids = self.group(2, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+        self.asg.update_auto_scaling_group(AutoScalingGroupName=name, MaxSize=1)
+        status, error = ext_error(f"/_ext/warm-pool/return?group={name}", "POST")
+        self.assertEqual(status, 409)
+        self.assertIn(f"group '{name}' is at its maximum size (1)", error)
+
+    def test_terminate_instance_in_group_still_terminates(self) -> None:
+        name, ids = self.group(2, {"HeartbeatTimeout": 600}, REUSE)
+        self.asg.terminate_instance_in_auto_scaling_group(InstanceId=ids[0], ShouldDecrementDesiredCapacity=True)
+        self.assertEqual(self.instances(name)[ids[0]], "Terminating:Wait")
+        (action,) = self.actions(name)
+        self.assertEqual((action["origin"], action["destination"]), ("AutoScalingGroup", "EC2"))
+        self.complete(name, ids[0])
+        self.assertEqual(self.ec2_state(ids[0]), "terminated")
+        self.assertEqual(self.warm_pool(name), {})
+
+        # Not on an instance on its way to (or in) the warm pool.
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+        self.assertEqual(self.instances(name), {ids[1]: WARM_WAIT})
+        with self.assertRaises(ClientError) as err:
+            self.asg.terminate_instance_in_auto_scaling_group(InstanceId=ids[1], ShouldDecrementDesiredCapacity=False)
+        self.assertEqual(err.exception.response["Error"]["Code"], "ValidationError")
+        self.assertIn("cannot be called on warm pool instances", err.exception.response["Error"]["Message"])
+
+    def test_a_group_without_a_warm_pool_or_without_reuse_terminates_as_before(self) -> None:
+        for pool in (None, {"PoolState": "Stopped"}, {"InstanceReusePolicy": {"ReuseOnScaleIn": False}}):
+            with self.subTest(pool=pool):
+                name, ids = self.group(2, {"HeartbeatTimeout": 600}, pool)
+                self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+                (waiting,) = [i for i, s in self.instances(name).items() if s == "Terminating:Wait"]
+                (action,) = self.actions(name)
+                self.assertEqual((action["origin"], action["destination"]), ("AutoScalingGroup", "EC2"))
+                self.complete(name, waiting)
+                self.assertEqual(self.ec2_state(waiting), "terminated")
+                self.assertEqual(self.warm_pool(name), {})
+                self.assertEqual(ext(f"/_ext/warm-pool?group={name}"), [])
+
+    def test_deleting_the_pool_or_the_group_terminates_pool_instances(self) -> None:
+        name, ids = self.group(3, {"HeartbeatTimeout": 600}, REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=1)
+        waiting = sorted(i for i, s in self.instances(name).items() if s == WARM_WAIT)
+        self.complete(name, waiting[0])
+        self.assertEqual(self.warm_pool(name), {waiting[0]: "Warmed:Stopped"})
+        self.asg.delete_warm_pool(AutoScalingGroupName=name, ForceDelete=True)
+        # In the pool, and on its way there: both terminated, the pending action ended.
+        self.assertEqual([self.ec2_state(i) for i in waiting], ["terminated", "terminated"])
+        self.assertEqual(len(self.instances(name)), 1)
+        self.assertEqual(ext(f"/_ext/warm-pool?group={name}"), [])
+        ended = next(a for a in self.actions(name) if a["instance_id"] == waiting[1])
+        self.assertEqual((ended["state"], ended["result"]), ("abandoned", None))
+
+        name, ids = self.group(1, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+        self.asg.delete_auto_scaling_group(AutoScalingGroupName=name, ForceDelete=True)
+        self.assertEqual(self.ec2_state(ids[0]), "terminated")
+        self.assertEqual([w for w in ext("/_ext/warm-pool") if w["group"] == name], [])
+
+    def test_ec2_termination_of_a_pool_instance_removes_it(self) -> None:
+        name, ids = self.group(1, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+        self.ec2.terminate_instances(InstanceIds=ids)
+        self.assertEqual(self.warm_pool(name), {})
+
+    def test_resets_clear_the_warm_pool(self) -> None:
+        name, ids = self.group(1, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+        self.assertGreaterEqual(ext("/_ext/reset", "POST")["warm_pool_cleared"], 1)
+        self.assertEqual(ext("/_ext/warm-pool"), [])
+        self.assertEqual(self.warm_pool(name), {})
+        # moto's own reset drops the pool with the groups.
+        name, ids = self.group(1, warm_pool=REUSE)
+        self.asg.set_desired_capacity(AutoScalingGroupName=name, DesiredCapacity=0)
+        self.assertEqual(len(ext("/_ext/warm-pool")), 1)
+        urllib.request.urlopen(urllib.request.Request(f"{URL}/moto-api/reset", method="POST", data=b""))
+        self.assertEqual(ext("/_ext/warm-pool"), [])
 
 
 if __name__ == "__main__":
