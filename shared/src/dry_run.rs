@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::ports::builds::{
     AgentPresence, AsSent, BuildControl, BuildRef, FinishedBuild, LogTail, Queued, Requeue,
 };
-use crate::ports::ci::{CiServer, OfflineChange};
+use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use crate::ports::groups::{Completion, Group, GroupInstance, LifecycleAction, ScalingGroups};
 use crate::ports::store::ObjectStore;
 use rules::CiSnapshot;
@@ -47,6 +47,13 @@ impl CiServer for DryRunCi {
         self.would_do
             .record(format!("take agent {agent} offline: {reason}"));
         Ok(OfflineChange::TakenOffline)
+    }
+
+    async fn bring_online(&self, agent: &str, our_reason: &str) -> Result<OnlineChange, CiError> {
+        self.would_do.record(format!(
+            "bring agent {agent} back online if offline for: {our_reason}"
+        ));
+        Ok(OnlineChange::BroughtOnline)
     }
 
     async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {

@@ -8,6 +8,7 @@
 
 use chrono::{DateTime, Utc};
 use rules::Pool;
+use rules::drain::drain_reason;
 use serde_json::Value;
 use shared::Result;
 use shared::ports::Ports;
@@ -20,9 +21,6 @@ use crate::events::{Interruption, Rebalance, Received, SpotWarning, TerminateAct
 use crate::lifecycle::{Drain, LifecycleOutcome, complete, lifecycle_action, record_drain};
 use crate::membership::{Membership, membership};
 use crate::report::{Ignored, Report};
-
-/// What a person reads in the CI's UI on an agent a scale-in is draining.
-const DRAIN_REASON: &str = "scale-in: instance terminating, draining";
 
 pub struct Handler {
     pub config: InterruptionConfig,
@@ -126,7 +124,9 @@ impl Handler {
             Ok(names) => names,
             Err(e) => return report.error(e.to_string()),
         };
-        let offline = take_offline(self.ports.ci.as_ref(), &names, DRAIN_REASON).await;
+        // An instance going to a warm pool comes back: its mark says so (see drain_reason).
+        let reason = drain_reason(detail.destination.as_deref());
+        let offline = take_offline(self.ports.ci.as_ref(), &names, reason).await;
         let work = work_of(self.ports.ci.as_ref(), &offline).await;
         report.offline(offline);
         let idle = match work {

@@ -1,8 +1,8 @@
 //! One run: protect busy agents' instances and release the idle ones, recycle botched and
-//! used-up agents, finish drains, remove dead agents, publish what changed. Each step is
-//! a module of `steps`; this is their order. Unknown CI state unprotects nothing,
-//! recycles nothing and completes no drain (only deadlines and vanished instances still
-//! end drains).
+//! used-up agents, finish drains, bring agents back from a warm pool online, remove dead
+//! agents, publish what changed. Each step is a module of `steps`; this is their order.
+//! Unknown CI state unprotects nothing, recycles nothing and completes no drain (only
+//! deadlines still end drains).
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -17,6 +17,7 @@ use crate::steps::observe::observe;
 use crate::steps::protection::protect;
 use crate::steps::recycling::recycle;
 use crate::steps::report::{Outcomes, Response, report};
+use crate::steps::returns::bring_back_returned;
 use crate::steps::run_log::RunLog;
 
 pub struct Protector {
@@ -51,11 +52,14 @@ impl Protector {
         let protection = protect(ports, config, &seen, &mut remembered, now, &mut log).await;
         let recycling = recycle(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
         let drains = finish_drains(ports, config.run_every, &seen, now, &mut log).await;
+        let back_in_service =
+            bring_back_returned(ports, config, &seen, &drains, now, &mut log).await;
         let dead_agents_removed = remove_dead_agents(ports, config, &seen, now, &mut log).await;
         let outcomes = Outcomes {
             protection,
             recycling,
             drains,
+            back_in_service,
             dead_agents_removed,
         };
         report(ports, &config.namespace, &seen, remembered, outcomes, log).await

@@ -97,6 +97,18 @@ pub fn launched(id: &str, seconds_ago: i64, state: &str) -> InstanceInfo {
     }
 }
 
+/// EC2's tags on an instance of the fixtures.
+pub trait Tagged {
+    fn tagged(self, key: &str, value: &str) -> Self;
+}
+
+impl Tagged for InstanceInfo {
+    fn tagged(mut self, key: &str, value: &str) -> InstanceInfo {
+        self.tags.insert(key.into(), value.into());
+        self
+    }
+}
+
 /// A memory of one instance, first seen an hour ago.
 pub async fn remember(
     store: &MemoryStore,

@@ -176,7 +176,7 @@ mod tests {
     use shared::ci::CiKind;
     use shared::ci::{CiError, Problem};
     use shared::config::{CiConfig, CredentialSource};
-    use shared::ports::ci::OfflineChange;
+    use shared::ports::ci::{OfflineChange, OnlineChange};
 
     use super::*;
 
@@ -196,6 +196,10 @@ mod tests {
         }
 
         async fn take_offline(&self, _: &str, _: &str) -> Result<OfflineChange, CiError> {
+            unreachable!("publish-workload never writes to the CI server")
+        }
+
+        async fn bring_online(&self, _: &str, _: &str) -> Result<OnlineChange, CiError> {
             unreachable!("publish-workload never writes to the CI server")
         }
 

@@ -27,6 +27,23 @@ pub struct DrainRecord {
     pub last_heartbeat_at: DateTime<Utc>,
 }
 
+/// The offline reason a drain leaves on an agent: what a person reads in the CI's UI.
+pub const DRAIN_REASON: &str = "scale-in: instance terminating, draining";
+
+/// The same for an instance that scale-in sends to a warm pool (the event's `Destination`
+/// is `WarmPool`): its own words, so that protect-busy-agents lifts this mark, and only
+/// this one, when the instance comes back in service. A terminating instance's agent is
+/// never put back online by mistake.
+pub const WARM_POOL_DRAIN_REASON: &str = "scale-in: instance going to the warm pool, draining";
+
+/// The offline reason for a drain towards `destination` (the lifecycle event's field).
+pub fn drain_reason(destination: Option<&str>) -> &'static str {
+    match destination {
+        Some("WarmPool") => WARM_POOL_DRAIN_REASON,
+        _ => DRAIN_REASON,
+    }
+}
+
 pub fn drain_key(instance_id: &str) -> String {
     format!("drains/{instance_id}.json")
 }
@@ -47,24 +64,23 @@ pub enum DrainStep {
     Complete,
     /// Past `deadline`: terminate anyway.
     CompleteTimedOut,
-    /// The instance no longer exists: complete (a no-op for Auto Scaling) and forget.
-    CompleteVanished,
     Heartbeat,
     Wait,
 }
 
 /// `run_every` is how often protect-busy-agents runs: a heartbeat due before the next
 /// run goes out now, so none is late.
+///
+/// Whether the group still lists the instance is not asked: an instance returning to a
+/// warm pool waits in `Warmed:Pending:Wait`, outside the group's instance list, with its
+/// build running. Auto Scaling's own answer decides instead: a heartbeat or completion of
+/// an action that no longer exists says so, and the drain is forgotten.
 pub fn next_step(
     record: &DrainRecord,
     agent: DrainAgent,
-    instance_exists: bool,
     now: DateTime<Utc>,
     run_every: Duration,
 ) -> DrainStep {
-    if !instance_exists {
-        return DrainStep::CompleteVanished;
-    }
     if now >= record.deadline {
         return DrainStep::CompleteTimedOut;
     }
@@ -119,72 +135,53 @@ mod tests {
                 "build finished",
                 record(100, 100, 3600),
                 DrainAgent::Done,
-                true,
                 DrainStep::Complete,
             ),
             (
                 "busy, heartbeat not due",
                 record(100, 100, 3600),
                 DrainAgent::Busy,
-                true,
                 DrainStep::Wait,
             ),
             (
                 "busy, half the timeout passes before the next run",
                 record(300, 241, 3600),
                 DrainAgent::Busy,
-                true,
                 DrainStep::Heartbeat,
             ),
             (
                 "busy, heartbeat overdue",
                 record(900, 400, 3600),
                 DrainAgent::Busy,
-                true,
                 DrainStep::Heartbeat,
             ),
             (
                 "CI unknown: heartbeat, never complete",
                 record(900, 400, 3600),
                 DrainAgent::Unknown,
-                true,
                 DrainStep::Heartbeat,
             ),
             (
                 "CI unknown, not due: wait",
                 record(100, 100, 3600),
                 DrainAgent::Unknown,
-                true,
                 DrainStep::Wait,
             ),
             (
                 "past the deadline while busy",
                 record(3601, 10, 3600),
                 DrainAgent::Busy,
-                true,
                 DrainStep::CompleteTimedOut,
             ),
             (
                 "past the deadline, CI unknown",
                 record(3601, 10, 3600),
                 DrainAgent::Unknown,
-                true,
                 DrainStep::CompleteTimedOut,
             ),
-            (
-                "instance gone",
-                record(100, 100, 3600),
-                DrainAgent::Busy,
-                false,
-                DrainStep::CompleteVanished,
-            ),
         ];
-        for (name, record, agent, exists, step) in cases {
-            assert_eq!(
-                next_step(&record, agent, exists, now(), minute),
-                step,
-                "{name}"
-            );
+        for (name, record, agent, step) in cases {
+            assert_eq!(next_step(&record, agent, now(), minute), step, "{name}");
         }
     }
 

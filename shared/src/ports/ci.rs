@@ -19,6 +19,12 @@ pub trait CiServer: Send + Sync {
     /// really toggles, so the state is read first).
     async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError>;
 
+    /// Puts back online an agent ci-fleet took offline with `our_reason`, and only then: an
+    /// agent offline for any other reason (a person's, a recycling) is left as it is.
+    /// Exists for instances that come back from a warm pool: their agent still carries the
+    /// drain's offline mark (TeamCity keeps `enabled=false` across reconnects).
+    async fn bring_online(&self, agent: &str, our_reason: &str) -> Result<OnlineChange, CiError>;
+
     /// Deletes an agent whose instance is gone. An agent that is already gone is success.
     async fn remove_agent(&self, agent: &str) -> Result<(), CiError>;
 
@@ -40,6 +46,16 @@ pub trait CiServer: Send + Sync {
             .find(|a| a.name == agent)
             .map(|a| a.busy_executors > 0))
     }
+}
+
+/// What bringing an agent back online did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnlineChange {
+    BroughtOnline,
+    AlreadyOnline,
+    /// Offline for a reason that is not ours: left alone.
+    OfflineForAnotherReason,
 }
 
 /// What taking an agent offline did.

@@ -9,7 +9,7 @@ use rules::CiSnapshot;
 use rules::health::FinishedBuild;
 
 use crate::ci::{CiError, CiKind, Problem};
-use crate::ports::ci::{CiServer, OfflineChange};
+use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 
 #[derive(Default)]
 pub struct FakeCi {
@@ -23,6 +23,8 @@ pub struct FakeCi {
     pub removed: Mutex<Vec<String>>,
     /// (agent, reason) taken offline, in order.
     pub taken_offline: Mutex<Vec<(String, String)>>,
+    /// Agents brought back online, in order.
+    pub brought_online: Mutex<Vec<String>>,
     /// `take_offline` answers as a real server does (see `keeping_agent_state`).
     keeps_agent_state: bool,
 }
@@ -81,6 +83,13 @@ impl FakeCi {
         };
         let taken_before = self.taken_offline().iter().any(|(name, _)| name == agent);
         Ok((!found.accepting_tasks || taken_before).then_some(OfflineChange::AlreadyOffline))
+    }
+
+    pub fn brought_online(&self) -> Vec<String> {
+        self.brought_online
+            .lock()
+            .map(|b| b.clone())
+            .unwrap_or_default()
     }
 
     pub fn removed(&self) -> Vec<String> {
@@ -145,6 +154,30 @@ impl CiServer for FakeCi {
             taken.push((agent.to_owned(), reason.to_owned()));
         }
         Ok(OfflineChange::TakenOffline)
+    }
+
+    /// Answers from the current snapshot's view of the agent, as the adapters read it.
+    async fn bring_online(&self, agent: &str, our_reason: &str) -> Result<OnlineChange, CiError> {
+        let url = format!("http://ci/computer/{agent}/api/json");
+        let current = self
+            .snapshots
+            .lock()
+            .ok()
+            .and_then(|s| s.front().cloned().flatten());
+        let snapshot =
+            current.ok_or_else(|| self.outage.clone().unwrap_or_else(|| ci_down(&url)))?;
+        let found = (snapshot.agents.iter().find(|a| a.name == agent))
+            .ok_or_else(|| ci_error(&url, Problem::NotFound(format!("agent {agent}"))))?;
+        if found.accepting_tasks {
+            return Ok(OnlineChange::AlreadyOnline);
+        }
+        if found.offline_reason != our_reason {
+            return Ok(OnlineChange::OfflineForAnotherReason);
+        }
+        if let Ok(mut brought) = self.brought_online.lock() {
+            brought.push(agent.to_owned());
+        }
+        Ok(OnlineChange::BroughtOnline)
     }
 
     async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {

@@ -706,3 +706,34 @@ async fn a_recorded_drain_names_its_agent_deadline_and_heartbeat() {
         "{from_now:?}"
     );
 }
+
+/// Scale-in with a warm pool's reuse policy sends the instance to the pool (`Destination`
+/// `WarmPool`): drained like any scale-in, under the warm-pool drain's own offline reason,
+/// the mark protect-busy-agents lifts when the instance is back in service.
+#[tokio::test]
+async fn an_instance_going_to_a_warm_pool_is_drained_under_its_own_reason() {
+    use rules::drain::{DRAIN_REASON, WARM_POOL_DRAIN_REASON};
+    for (destination, reason) in [
+        (Some("WarmPool"), WARM_POOL_DRAIN_REASON),
+        (Some("EC2"), DRAIN_REASON),
+        (None, DRAIN_REASON),
+    ] {
+        let given = given().agents([agent("i-1").build()]);
+        let w = world(&given).await;
+        let mut event = terminating("i-1", "ci-linux", "ci-fleet-drain");
+        if let Some(destination) = destination {
+            event["detail"]["Origin"] = json!("AutoScalingGroup");
+            event["detail"]["Destination"] = json!(destination);
+        }
+        let response = w.handler.handle(event).await.expect("handled");
+        assert_eq!(
+            response["lifecycle"], "completed",
+            "{destination:?}: {response}"
+        );
+        assert_eq!(
+            w.ci.taken_offline(),
+            vec![("i-1".to_owned(), reason.to_owned())],
+            "{destination:?}"
+        );
+    }
+}

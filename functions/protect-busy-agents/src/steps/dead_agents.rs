@@ -1,5 +1,6 @@
 //! Dead agents, removed: offline agents of our pools whose instance is terminated or gone
-//! no longer count anywhere once removed. Only instance-id naming identifies an agent's
+//! no longer count anywhere once removed. An instance stopped in its group's warm pool is
+//! not gone: it comes back with its agent. Only instance-id naming identifies an agent's
 //! instance without doubt, so other naming sources never remove an agent; and only a
 //! CI state that could be read names the dead.
 
@@ -37,11 +38,12 @@ pub async fn remove_dead_agents(
             return vec![];
         }
     };
+    let groups: Vec<&str> = config.pools.iter().map(|p| p.spec.asg.as_str()).collect();
     let mut removed = Vec::new();
     for agent in candidates {
         let alive = found
             .iter()
-            .any(|i| i.instance_id == agent.name && !i.is_gone());
+            .any(|i| i.instance_id == agent.name && !i.is_dead(&groups));
         if alive {
             continue;
         }

@@ -1,8 +1,9 @@
 //! Pending drains, finished: a terminating instance whose agent was busy waits in its
 //! lifecycle hook (handle-interruption recorded the drain in S3). Each run completes the
-//! drains whose build ended, whose deadline passed or whose instance vanished, and
-//! heartbeats the rest before the hook times out (`rules::drain::next_step` decides).
-//! Unknown CI state completes nothing but deadlines and vanished instances.
+//! drains whose build ended or whose deadline passed, and heartbeats the rest before the
+//! hook times out (`rules::drain::next_step` decides). Unknown CI state completes nothing
+//! but deadlines. A drain whose action ended elsewhere (the instance vanished, completed
+//! by hand) is forgotten when Auto Scaling says so.
 
 use std::time::Duration;
 
@@ -45,8 +46,7 @@ pub async fn finish_drains(
             continue;
         };
         let agent = drain_agent(&record, seen.snapshot.as_ref());
-        let exists = seen.has_instance(&record.instance_id);
-        let step = next_step(&record, agent, exists, now, run_every);
+        let step = next_step(&record, agent, now, run_every);
         let drain_seconds = (now - record.started_at).num_milliseconds() as f64 / 1000.0;
         let drain = Drain {
             key: &key,
@@ -121,7 +121,7 @@ impl Drain<'_> {
         match step {
             DrainStep::Wait => Ok(()),
             DrainStep::Heartbeat => self.heartbeat(ports, now).await,
-            DrainStep::Complete | DrainStep::CompleteTimedOut | DrainStep::CompleteVanished => {
+            DrainStep::Complete | DrainStep::CompleteTimedOut => {
                 ports
                     .groups
                     .complete_lifecycle_action(&self.action())

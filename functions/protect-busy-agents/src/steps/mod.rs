@@ -1,6 +1,6 @@
 //! One run of protect-busy-agents as named steps, each in its own module with what it
-//! takes and what it hands on: observe, protection, recycling, drains, dead agents,
-//! report. `Protector::run` runs them in that order.
+//! takes and what it hands on: observe, protection, recycling, drains, returns (agents
+//! back from a warm pool), dead agents, report. `Protector::run` runs them in that order.
 
 pub mod dead_agents;
 pub mod drains;
@@ -8,4 +8,5 @@ pub mod observe;
 pub mod protection;
 pub mod recycling;
 pub mod report;
+pub mod returns;
 pub mod run_log;

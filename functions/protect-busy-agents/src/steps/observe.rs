@@ -54,14 +54,6 @@ impl Seen {
             .and_then(|&index| snapshot.agents.get(index))
     }
 
-    /// Whether any group has the instance, whatever its state.
-    pub fn has_instance(&self, instance_id: &str) -> bool {
-        self.groups
-            .iter()
-            .flat_map(|g| &g.instances)
-            .any(|i| i.instance_id == instance_id)
-    }
-
     /// Every instance of every group, whatever its state.
     pub fn instance_ids(&self) -> BTreeSet<&str> {
         self.groups

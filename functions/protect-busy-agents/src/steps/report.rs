@@ -17,6 +17,9 @@ pub struct Response {
     pub ci_server_up: bool,
     pub pools: Vec<PoolReport>,
     pub drains: Vec<DrainReport>,
+    /// Agents back from a warm pool, online again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub back_in_service: Vec<String>,
     pub dead_agents_removed: Vec<String>,
     pub recycling: RecycleReport,
     pub set_instance_protection_calls: usize,
@@ -31,6 +34,7 @@ pub struct Outcomes {
     pub protection: Protection,
     pub recycling: RecycleReport,
     pub drains: Vec<DrainReport>,
+    pub back_in_service: Vec<String>,
     pub dead_agents_removed: Vec<String>,
 }
 
@@ -51,6 +55,7 @@ pub async fn report(
         ci_server_up: seen.snapshot.is_some(),
         pools: outcomes.protection.pools,
         drains: outcomes.drains,
+        back_in_service: outcomes.back_in_service,
         dead_agents_removed: outcomes.dead_agents_removed,
         recycling: outcomes.recycling,
         set_instance_protection_calls: outcomes.protection.set_instance_protection_calls,

@@ -10,7 +10,8 @@ pub mod history;
 
 use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
-use crate::ports::ci::{CiServer, OfflineChange};
+use crate::ci::kind::CiKind;
+use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
 use rules::health::FinishedBuild;
 use rules::why::read_why;
@@ -65,6 +66,33 @@ impl CiServer for Jenkins {
         Ok(OfflineChange::TakenOffline)
     }
 
+    #[tracing::instrument(name = "jenkins.bring_online", skip(self, our_reason))]
+    async fn bring_online(&self, agent: &str, our_reason: &str) -> Result<OnlineChange, CiError> {
+        let computer = computer_path(agent);
+        let state = self.offline_state(&computer).await?;
+        if !state.temporarily_offline {
+            return Ok(OnlineChange::AlreadyOnline);
+        }
+        if state.offline_cause_reason.as_deref() != Some(our_reason) {
+            return Ok(OnlineChange::OfflineForAnotherReason);
+        }
+        self.http
+            .send(Method::POST, &format!("{computer}/toggleOffline"), None)
+            .await?;
+        // toggleOffline toggles: verify, so a concurrent toggle is an error, not a success.
+        if self.offline_state(&computer).await?.temporarily_offline {
+            return Err(CiError {
+                kind: CiKind::Jenkins,
+                method: "POST",
+                url: format!("{computer}/toggleOffline"),
+                problem: Problem::Refused(format!(
+                    "agent {agent} is still offline after toggleOffline (toggled concurrently?)"
+                )),
+            });
+        }
+        Ok(OnlineChange::BroughtOnline)
+    }
+
     #[tracing::instrument(name = "jenkins.remove_agent", skip(self))]
     async fn remove_agent(&self, agent: &str) -> Result<(), CiError> {
         match self
@@ -116,17 +144,25 @@ impl CiServer for Jenkins {
 
 impl Jenkins {
     async fn is_temporarily_offline(&self, computer: &str) -> Result<bool, CiError> {
-        #[derive(Deserialize)]
-        struct OfflineJson {
-            #[serde(rename = "temporarilyOffline", default)]
-            temporarily_offline: bool,
-        }
-        let state: OfflineJson = self
-            .http
-            .get_json(&format!("{computer}/api/json?tree=temporarilyOffline"))
-            .await?;
-        Ok(state.temporarily_offline)
+        Ok(self.offline_state(computer).await?.temporarily_offline)
     }
+
+    async fn offline_state(&self, computer: &str) -> Result<OfflineJson, CiError> {
+        self.http
+            .get_json(&format!(
+                "{computer}/api/json?tree=temporarilyOffline,offlineCauseReason"
+            ))
+            .await
+    }
+}
+
+/// One computer's offline state (`Computer.getOfflineCauseReason` is exported).
+#[derive(Deserialize)]
+struct OfflineJson {
+    #[serde(rename = "temporarilyOffline", default)]
+    temporarily_offline: bool,
+    #[serde(rename = "offlineCauseReason", default)]
+    offline_cause_reason: Option<String>,
 }
 
 fn computer_path(agent: &str) -> String {

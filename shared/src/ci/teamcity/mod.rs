@@ -13,7 +13,7 @@ use serde::Deserialize;
 
 use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
-use crate::ports::ci::{CiServer, OfflineChange};
+use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
 use rules::CiSnapshot;
 use rules::health::FinishedBuild;
@@ -127,6 +127,45 @@ impl CiServer for TeamCity {
             )
             .await?;
         Ok(OfflineChange::TakenOffline)
+    }
+
+    #[tracing::instrument(name = "teamcity.bring_online", skip(self, our_reason))]
+    async fn bring_online(&self, agent: &str, our_reason: &str) -> Result<OnlineChange, CiError> {
+        #[derive(Deserialize)]
+        struct StateJson {
+            #[serde(default)]
+            enabled: bool,
+            #[serde(rename = "enabledInfo", default)]
+            enabled_info: Option<wire::EnabledInfoJson>,
+        }
+        let path = agent_path(agent);
+        let state: StateJson = self
+            .http
+            .get_json(&format!(
+                "{path}?fields=id,enabled,enabledInfo(comment(text))"
+            ))
+            .await?;
+        if state.enabled {
+            return Ok(OnlineChange::AlreadyOnline);
+        }
+        let comment = (state.enabled_info)
+            .and_then(|i| i.comment)
+            .and_then(|c| c.text);
+        if comment.as_deref() != Some(our_reason) {
+            return Ok(OnlineChange::OfflineForAnotherReason);
+        }
+        let body =
+            serde_json::json!({"status": true, "comment": {"text": "ci-fleet: back in service"}})
+                .to_string()
+                .into_bytes();
+        self.http
+            .send(
+                Method::PUT,
+                &format!("{path}/enabledInfo"),
+                Some(("application/json", body)),
+            )
+            .await?;
+        Ok(OnlineChange::BroughtOnline)
     }
 
     #[tracing::instrument(name = "teamcity.agent_busy", skip(self))]

@@ -88,7 +88,7 @@ pub fn advance(world: &mut World) {
         } else {
             DrainAgent::Busy
         };
-        match next_step(record, agent, true, now, every) {
+        match next_step(record, agent, now, every) {
             DrainStep::Wait => {}
             DrainStep::Heartbeat => {
                 let inst = &mut world.instances[i];
@@ -102,7 +102,7 @@ pub fn advance(world: &mut World) {
                 world.out.drains_timed_out += 1;
                 group::terminate(world, i, Kill::ScaleIn);
             }
-            DrainStep::Complete | DrainStep::CompleteVanished => {
+            DrainStep::Complete => {
                 group::terminate(world, i, Kill::ScaleIn);
             }
         }

@@ -1,7 +1,8 @@
 use rules::CiSnapshot;
+use rules::instance::GROUP_TAG;
 use shared::testing::{agent, now};
 
-use crate::test_world::{launched, world};
+use crate::test_world::{Tagged, launched, world};
 
 #[tokio::test]
 async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
@@ -14,6 +15,8 @@ async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
             agent("i-000000f4").build(),        // connected → kept
             disconnected("mac-mini-1").build(), // not an instance id → kept
             disconnected("i-000000f5").labelled(&["windows"]).build(), // another team's pool → kept
+            disconnected("i-000000f6").build(), // stopped in our group's warm pool → kept
+            disconnected("i-000000f7").build(), // stopped, launched by another group → removed
         ],
         queue: vec![],
     };
@@ -23,12 +26,17 @@ async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
         vec![
             launched("i-000000f1", 9000, "terminated"),
             launched("i-000000f3", 9000, "running"),
+            launched("i-000000f6", 9000, "stopped").tagged(GROUP_TAG, "ci-linux"),
+            launched("i-000000f7", 9000, "stopped").tagged(GROUP_TAG, "web"),
         ],
     );
     let response = w.protector.run(now()).await.expect("runs");
     assert_eq!(
         response.dead_agents_removed,
-        vec!["i-000000f1", "i-000000f2"]
+        vec!["i-000000f1", "i-000000f2", "i-000000f7"]
     );
-    assert_eq!(w.ci.removed(), vec!["i-000000f1", "i-000000f2"]);
+    assert_eq!(
+        w.ci.removed(),
+        vec!["i-000000f1", "i-000000f2", "i-000000f7"]
+    );
 }

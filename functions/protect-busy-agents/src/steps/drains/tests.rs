@@ -7,7 +7,7 @@ use crate::memory::MEMORY_KEY;
 use crate::test_world::world;
 
 #[tokio::test]
-async fn drains_complete_heartbeat_time_out_and_vanish() {
+async fn drains_complete_heartbeat_time_out_and_outlive_the_group_listing() {
     let record = |id: &str, started: i64, heartbeat: i64, timeout: i64| DrainRecord {
         instance_id: id.into(),
         pool: "linux".into(),
@@ -27,6 +27,8 @@ async fn drains_complete_heartbeat_time_out_and_vanish() {
             offline("i-000000d1", 0),
             offline("i-000000d2", 1),
             offline("i-000000d3", 1),
+            // Returning to a warm pool: Warmed:Pending:Wait, not in the group's list.
+            offline("i-000000d5", 1),
         ],
         queue: vec![],
     };
@@ -43,7 +45,9 @@ async fn drains_complete_heartbeat_time_out_and_vanish() {
         record("i-000000d1", 200, 200, 3600),
         record("i-000000d2", 500, 290, 3600),
         record("i-000000d3", 4000, 100, 3600),
+        // Vanished: neither listed nor registered.
         record("i-000000d4", 50, 50, 3600),
+        record("i-000000d5", 500, 290, 3600),
     ] {
         w.store
             .put(
@@ -65,7 +69,8 @@ async fn drains_complete_heartbeat_time_out_and_vanish() {
             ("i-000000d1", DrainStep::Complete),
             ("i-000000d2", DrainStep::Heartbeat),
             ("i-000000d3", DrainStep::CompleteTimedOut),
-            ("i-000000d4", DrainStep::CompleteVanished)
+            ("i-000000d4", DrainStep::Complete),
+            ("i-000000d5", DrainStep::Heartbeat),
         ]
     );
     assert_eq!(
@@ -74,12 +79,17 @@ async fn drains_complete_heartbeat_time_out_and_vanish() {
     );
     assert_eq!(
         *w.groups.heartbeats.lock().expect("lock"),
-        vec!["i-000000d2"]
+        vec!["i-000000d2", "i-000000d5"],
+        "a busy build keeps its hook alive, listed in the group or not"
     );
     assert_eq!(
         w.store.keys(),
-        vec![drain_key("i-000000d2"), MEMORY_KEY.to_owned()],
-        "finished drains forgotten; the busy one kept"
+        vec![
+            drain_key("i-000000d2"),
+            drain_key("i-000000d5"),
+            MEMORY_KEY.to_owned()
+        ],
+        "finished drains forgotten; the busy ones kept"
     );
     let heartbeat: DrainRecord = serde_json::from_slice(
         &w.store
