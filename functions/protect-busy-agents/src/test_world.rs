@@ -45,12 +45,17 @@ pub fn world_with_history(
     ec2: Vec<InstanceInfo>,
 ) -> World {
     let ci = Arc::new(FakeCi::answering(snapshot).with_history(history));
+    // Warmed:* instances are in the warm pool, outside the group's list (DescribeWarmPool).
+    let (warm_pool, instances): (Vec<_>, Vec<_>) = instances
+        .into_iter()
+        .partition(|i| i.lifecycle_state.starts_with("Warmed:"));
     let groups = Arc::new(FakeGroups::with(vec![Group {
         name: "ci-linux".into(),
         desired_capacity: instances.len() as i32,
         min_size: 0,
         max_size: 300,
         instances,
+        warm_pool,
     }]));
     let store = Arc::new(MemoryStore::default());
     let metrics = Arc::new(RecordingMetrics::default());
@@ -94,18 +99,6 @@ pub fn launched(id: &str, seconds_ago: i64, state: &str) -> InstanceInfo {
         launch_time: Some(ago(seconds_ago)),
         private_dns_name: String::new(),
         tags: Default::default(),
-    }
-}
-
-/// EC2's tags on an instance of the fixtures.
-pub trait Tagged {
-    fn tagged(self, key: &str, value: &str) -> Self;
-}
-
-impl Tagged for InstanceInfo {
-    fn tagged(mut self, key: &str, value: &str) -> InstanceInfo {
-        self.tags.insert(key.into(), value.into());
-        self
     }
 }
 

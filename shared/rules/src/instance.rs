@@ -17,28 +17,12 @@ pub struct InstanceInfo {
     pub tags: BTreeMap<String, String>,
 }
 
-/// The tag Auto Scaling puts on every instance it launches: the group's name.
-pub const GROUP_TAG: &str = "aws:autoscaling:groupName";
-
 impl InstanceInfo {
     pub fn is_gone(&self) -> bool {
         matches!(
             self.state.as_str(),
             "shutting-down" | "terminated" | "stopping" | "stopped"
         )
-    }
-
-    /// Whether its agent is dead for good. A stopped instance that one of `groups` launched
-    /// is parked in the group's warm pool (`Warmed:Stopped`, outside the group's instance
-    /// list): it comes back on a scale-out, and so does its agent, which must not be deleted
-    /// meanwhile (TeamCity would make it an unauthorized stranger).
-    pub fn is_dead(&self, groups: &[&str]) -> bool {
-        let parked = matches!(self.state.as_str(), "stopping" | "stopped")
-            && self
-                .tags
-                .get(GROUP_TAG)
-                .is_some_and(|group| groups.contains(&group.as_str()));
-        self.is_gone() && !parked
     }
 }
 
@@ -124,36 +108,6 @@ mod tests {
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
-        }
-    }
-
-    #[test]
-    fn a_stopped_instance_of_our_group_is_parked_not_dead() {
-        let ours = ["ci-gpu", "ci-linux"];
-        let cases = [
-            ("running, untagged", "running", None, false),
-            ("terminated, ours", "terminated", Some("ci-gpu"), true),
-            ("shutting down, ours", "shutting-down", Some("ci-gpu"), true),
-            ("stopped in our warm pool", "stopped", Some("ci-gpu"), false),
-            (
-                "stopping into our warm pool",
-                "stopping",
-                Some("ci-linux"),
-                false,
-            ),
-            (
-                "stopped, another team's group",
-                "stopped",
-                Some("web"),
-                true,
-            ),
-            ("stopped by hand, no group", "stopped", None, true),
-        ];
-        for (name, state, group, dead) in cases {
-            let tags: Vec<(&str, &str)> = group.iter().map(|g| (GROUP_TAG, *g)).collect();
-            let mut i = instance("", &tags);
-            i.state = state.into();
-            assert_eq!(i.is_dead(&ours), dead, "{name}");
         }
     }
 

@@ -19,6 +19,37 @@ impl AutoScaling {
     pub fn new(client: Client) -> AutoScaling {
         AutoScaling { client }
     }
+
+    /// The instances in the group's warm pool, every page.
+    async fn warm_pool(&self, group: &str) -> Result<Vec<GroupInstance>> {
+        let mut parked = Vec::new();
+        let mut next = None;
+        loop {
+            let page = self
+                .client
+                .describe_warm_pool()
+                .auto_scaling_group_name(group)
+                .set_next_token(next)
+                .send()
+                .await
+                .map_err(|e| Error::aws("DescribeWarmPool", e))?;
+            parked.extend(page.instances().iter().map(|i| {
+                GroupInstance {
+                    instance_id: i.instance_id().unwrap_or_default().to_owned(),
+                    group: group.to_owned(),
+                    lifecycle_state: (i.lifecycle_state())
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                    protected_from_scale_in: false,
+                    healthy: true,
+                }
+            }));
+            next = page.next_token().map(str::to_owned);
+            if next.is_none() {
+                return Ok(parked);
+            }
+        }
+    }
 }
 
 /// Auto Scaling answers a completion or heartbeat for an action that is no longer
@@ -66,12 +97,17 @@ impl ScalingGroups for AutoScaling {
                                 .is_none_or(|h| h.eq_ignore_ascii_case("healthy")),
                         })
                         .collect();
+                    let warm_pool = match group.warm_pool_configuration() {
+                        Some(_) => self.warm_pool(&name).await?,
+                        None => Vec::new(),
+                    };
                     groups.push(Group {
                         name,
                         desired_capacity: group.desired_capacity().unwrap_or_default(),
                         min_size: group.min_size().unwrap_or_default(),
                         max_size: group.max_size().unwrap_or_default(),
                         instances,
+                        warm_pool,
                     });
                 }
             }
@@ -209,7 +245,12 @@ mod tests {
     use aws_sdk_autoscaling::operation::complete_lifecycle_action::{
         CompleteLifecycleActionError, CompleteLifecycleActionOutput,
     };
+    use aws_sdk_autoscaling::operation::describe_auto_scaling_groups::DescribeAutoScalingGroupsOutput;
+    use aws_sdk_autoscaling::operation::describe_warm_pool::DescribeWarmPoolOutput;
     use aws_sdk_autoscaling::operation::set_instance_protection::SetInstanceProtectionOutput;
+    use aws_sdk_autoscaling::types::{
+        AutoScalingGroup, Instance, LifecycleState, WarmPoolConfiguration,
+    };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_types::error::ErrorMetadata;
 
@@ -301,6 +342,82 @@ mod tests {
                 .to_string()
                 .starts_with("AWS CompleteLifecycleAction:"),
             "{error}"
+        );
+    }
+
+    fn group(name: &str, warm_pool: bool) -> AutoScalingGroup {
+        AutoScalingGroup::builder()
+            .auto_scaling_group_name(name)
+            .instances(
+                Instance::builder()
+                    .instance_id(format!("i-{name}"))
+                    .lifecycle_state(LifecycleState::InService)
+                    .build(),
+            )
+            .set_warm_pool_configuration(
+                warm_pool.then(|| WarmPoolConfiguration::builder().build()),
+            )
+            .build()
+    }
+
+    /// A group with a warm pool is read with its parked instances, every page; a group
+    /// without one costs no DescribeWarmPool.
+    #[tokio::test]
+    async fn a_groups_warm_pool_is_read_with_it_every_page() {
+        let groups = mock!(Client::describe_auto_scaling_groups).then_output(|| {
+            DescribeAutoScalingGroupsOutput::builder()
+                .auto_scaling_groups(group("gpu", true))
+                .auto_scaling_groups(group("linux", false))
+                .build()
+        });
+        let parked = |id: &str| {
+            Instance::builder()
+                .instance_id(id)
+                .lifecycle_state(LifecycleState::WarmedStopped)
+                .build()
+        };
+        let first = mock!(Client::describe_warm_pool)
+            .match_requests(|r| {
+                r.auto_scaling_group_name() == Some("gpu") && r.next_token().is_none()
+            })
+            .then_output(move || {
+                DescribeWarmPoolOutput::builder()
+                    .instances(parked("i-p1"))
+                    .next_token("page-2")
+                    .build()
+            });
+        let second = mock!(Client::describe_warm_pool)
+            .match_requests(|r| {
+                r.auto_scaling_group_name() == Some("gpu") && r.next_token() == Some("page-2")
+            })
+            .then_output(move || {
+                DescribeWarmPoolOutput::builder()
+                    .instances(parked("i-p2"))
+                    .build()
+            });
+        let client = mock_client!(
+            aws_sdk_autoscaling,
+            RuleMode::MatchAny,
+            [&groups, &first, &second]
+        );
+        let read = AutoScaling::new(client)
+            .describe_groups(&["gpu".into(), "linux".into()])
+            .await
+            .expect("reads");
+        let parked: Vec<(&str, &str)> = read[0]
+            .warm_pool
+            .iter()
+            .map(|i| (i.instance_id.as_str(), i.lifecycle_state.as_str()))
+            .collect();
+        assert_eq!(
+            parked,
+            vec![("i-p1", "Warmed:Stopped"), ("i-p2", "Warmed:Stopped")]
+        );
+        assert!(read[1].warm_pool.is_empty());
+        assert_eq!(
+            (first.num_calls(), second.num_calls()),
+            (1, 1),
+            "none for linux"
         );
     }
 }

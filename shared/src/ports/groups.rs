@@ -25,6 +25,9 @@ pub struct Group {
     pub min_size: i32,
     pub max_size: i32,
     pub instances: Vec<GroupInstance>,
+    /// Instances parked in the group's warm pool (`Warmed:*` states; DescribeWarmPool):
+    /// not in `instances`, not gone, and back on a scale-out. Empty without a warm pool.
+    pub warm_pool: Vec<GroupInstance>,
 }
 
 /// Identifies one pending lifecycle action (what the terminate hook's event carries).
@@ -50,6 +53,8 @@ pub enum Completion {
 /// request shapes (aws-smithy-mocks) and run dry without touching a group.
 #[async_trait]
 pub trait ScalingGroups: Send + Sync {
+    /// The groups, each with its warm pool's instances (one DescribeWarmPool per group
+    /// that has a warm pool).
     async fn describe_groups(&self, names: &[String]) -> Result<Vec<Group>>;
     /// The group of each instance that is in one (filtered by instance id).
     async fn groups_of(&self, instance_ids: &[String]) -> Result<Vec<GroupInstance>>;

@@ -217,6 +217,7 @@ fn group(name: &str, instances: &[GroupInstance]) -> Group {
         min_size: 0,
         max_size: 10,
         instances,
+        warm_pool: vec![],
     }
 }
 

@@ -1,6 +1,6 @@
 //! Dead agents, removed: offline agents of our pools whose instance is terminated or gone
 //! no longer count anywhere once removed. An instance stopped in its group's warm pool is
-//! not gone: it comes back with its agent. Only instance-id naming identifies an agent's
+//! not gone (the groups' reading lists warm pools): it comes back with its agent. Only instance-id naming identifies an agent's
 //! instance without doubt, so other naming sources never remove an agent; and only a
 //! CI state that could be read names the dead.
 
@@ -38,12 +38,11 @@ pub async fn remove_dead_agents(
             return vec![];
         }
     };
-    let groups: Vec<&str> = config.pools.iter().map(|p| p.spec.asg.as_str()).collect();
     let mut removed = Vec::new();
     for agent in candidates {
         let alive = found
             .iter()
-            .any(|i| i.instance_id == agent.name && !i.is_dead(&groups));
+            .any(|i| i.instance_id == agent.name && !i.is_gone());
         if alive {
             continue;
         }
@@ -64,8 +63,8 @@ pub async fn remove_dead_agents(
     removed
 }
 
-/// Disconnected agents of our pools named like an instance that no group has: dead
-/// unless EC2 says their instance still runs.
+/// Disconnected agents of our pools named like an instance that no group has, in service
+/// or in its warm pool: dead unless EC2 says their instance still runs.
 fn candidates<'a>(config: &ProtectConfig, seen: &Seen, snapshot: &'a CiSnapshot) -> Vec<&'a Agent> {
     let in_groups = seen.instance_ids();
     snapshot

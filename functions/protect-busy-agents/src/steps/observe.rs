@@ -54,11 +54,11 @@ impl Seen {
             .and_then(|&index| snapshot.agents.get(index))
     }
 
-    /// Every instance of every group, whatever its state.
+    /// Every instance of every group, whatever its state, warm pools included.
     pub fn instance_ids(&self) -> BTreeSet<&str> {
         self.groups
             .iter()
-            .flat_map(|g| &g.instances)
+            .flat_map(|g| g.instances.iter().chain(&g.warm_pool))
             .map(|i| i.instance_id.as_str())
             .collect()
     }

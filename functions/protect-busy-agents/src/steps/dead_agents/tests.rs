@@ -1,8 +1,7 @@
 use rules::CiSnapshot;
-use rules::instance::GROUP_TAG;
-use shared::testing::{agent, now};
+use shared::testing::{agent, group_instance, now};
 
-use crate::test_world::{Tagged, launched, world};
+use crate::test_world::{launched, world};
 
 #[tokio::test]
 async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
@@ -16,18 +15,22 @@ async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
             disconnected("mac-mini-1").build(), // not an instance id → kept
             disconnected("i-000000f5").labelled(&["windows"]).build(), // another team's pool → kept
             disconnected("i-000000f6").build(), // stopped in our group's warm pool → kept
-            disconnected("i-000000f7").build(), // stopped, launched by another group → removed
+            disconnected("i-000000f7").build(), // stopped, in no warm pool of ours → removed
         ],
         queue: vec![],
     };
     let w = world(
-        vec![],
+        vec![
+            group_instance("i-000000f6")
+                .in_state("Warmed:Stopped")
+                .build(),
+        ],
         Some(snapshot),
         vec![
             launched("i-000000f1", 9000, "terminated"),
             launched("i-000000f3", 9000, "running"),
-            launched("i-000000f6", 9000, "stopped").tagged(GROUP_TAG, "ci-linux"),
-            launched("i-000000f7", 9000, "stopped").tagged(GROUP_TAG, "web"),
+            launched("i-000000f6", 9000, "stopped"),
+            launched("i-000000f7", 9000, "stopped"),
         ],
     );
     let response = w.protector.run(now()).await.expect("runs");
