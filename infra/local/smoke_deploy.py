@@ -253,7 +253,7 @@ def deploy_pool_group(aws, ec2) -> tuple[str, list[str]]:
     )
     wait_for_stack(cfn, POOL_STACK, 120)
     outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=POOL_STACK)["Stacks"][0].get("Outputs", [])}
-    say(f"stack {POOL_STACK} (infra/example-pool.yaml) CREATE_COMPLETE: group {outputs.get('AutoScalingGroupName')}, Pools entry {outputs.get('PoolsEntry')}")
+    say(f"stack {POOL_STACK} (infra/example-pool.yaml) CREATE_COMPLETE: group {outputs.get('AutoScalingGroupName')}, pool block {outputs.get('PoolBlockParameters')}")
     for line in resource_summary(cfn, POOL_STACK):
         print(line)
     return vpc_id, subnets[:2]
