@@ -423,3 +423,52 @@ fn sam_build_and_deploy_need_no_prompt() {
         "{config}"
     );
 }
+
+/// `ci-metrics-missing` fires when publish-workload stops, whatever else runs: it watches
+/// `CiServerUp` arriving at all (missing data breaches), and publish-workload is the only
+/// function whose code publishes `CiServerUp` (protect-busy-agents' end-to-end test checks
+/// the same on the wire).
+#[test]
+fn ci_metrics_missing_fires_when_publish_workload_stops() {
+    let template = expanded();
+    let alarm = &template["Resources"]["CiMetricsMissingAlarm"]["Properties"];
+    assert_eq!(alarm["MetricName"], "CiServerUp");
+    assert_eq!(alarm["Namespace"], json!({"Ref": "MetricsNamespace"}));
+    assert_eq!(alarm["Statistic"], "SampleCount");
+    assert_eq!(alarm["ComparisonOperator"], "LessThanThreshold");
+    assert_eq!(alarm["TreatMissingData"], "breaching");
+    assert!(
+        alarm.get("Dimensions").is_none(),
+        "CiServerUp has no dimension"
+    );
+    let functions = repo_root().join("functions");
+    let mut publishers = BTreeSet::new();
+    for function in std::fs::read_dir(&functions).expect("functions/") {
+        let function = function.expect("an entry").path();
+        let mut stack = vec![function.join("src")];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                let name = path
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default();
+                if path.is_dir() && name != "tests" {
+                    stack.push(path);
+                } else if name.ends_with(".rs") && name != "tests.rs" {
+                    let code = std::fs::read_to_string(&path).expect("source");
+                    if code.contains("Datum::new(\"CiServerUp\"") {
+                        publishers.insert(
+                            function
+                                .file_name()
+                                .expect("a name")
+                                .to_string_lossy()
+                                .into_owned(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(publishers, BTreeSet::from(["publish-workload".to_owned()]));
+}

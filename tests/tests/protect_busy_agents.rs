@@ -173,7 +173,8 @@ async fn scale_in_spares_busy_agents_and_drains_end_with_their_builds() {
         assert_eq!(after[id.as_str()], "Terminating:Wait", "{id}");
     }
 
-    // handle-interruption would record these drains; the idle one completes, the busy one heartbeats.
+    // handle-interruption would record these drains; the idle one completes, the busy one
+    // is heartbeated first thing in the run and then waits.
     s.drain_record(idle1, 10).await;
     s.drain_record(draining, 100).await;
     let second = stdout_json(&s.run(&fake, &[]));
@@ -190,7 +191,7 @@ async fn scale_in_spares_busy_agents_and_drains_end_with_their_builds() {
         .collect();
     let mut expected = vec![
         (idle1.clone(), "complete".to_owned()),
-        (draining.clone(), "heartbeat".to_owned()),
+        (draining.clone(), "wait".to_owned()),
     ];
     expected.sort();
     assert_eq!(steps, expected, "{second:#}");
@@ -211,6 +212,28 @@ async fn scale_in_spares_busy_agents_and_drains_end_with_their_builds() {
     assert_eq!(third["drains"][0]["step"], "complete", "{third:#}");
     assert_eq!(ec2_state(&s.c, draining).await, "terminated");
     assert!(s.drain_keys().await.is_empty());
+
+    // CiServerUp is publish-workload's liveness signal alone: a protect-busy-agents run
+    // publishing it would keep ci-metrics-missing quiet with publish-workload stopped.
+    let listed = s
+        .aws
+        .cloudwatch()
+        .await
+        .list_metrics()
+        .namespace("CIFleetProtectTest")
+        .send()
+        .await
+        .expect("ListMetrics");
+    let names: Vec<&str> = listed
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name())
+        .collect();
+    assert!(
+        names.contains(&"ProtectedInstances"),
+        "it does publish: {names:?}"
+    );
+    assert!(!names.contains(&"CiServerUp"), "{names:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

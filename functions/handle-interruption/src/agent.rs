@@ -10,21 +10,33 @@ use shared::ports::{CiServer, Instances};
 
 /// The names the instance's agent may be registered under, best first (one
 /// DescribeInstances at most, only when the names come from the instance's details).
+/// Details that name no agent (the instance not found, no DNS name or tag yet) are an
+/// error, not "no agent": the agent is unknown, and unknown is never idle.
 pub async fn agent_names(
     instances: &dyn Instances,
     source: &AgentNameSource,
     instance_id: &str,
 ) -> Result<Vec<String>> {
-    let details = if source.needs_instance_details() {
-        instances
-            .describe(&[instance_id.to_owned()])
-            .await?
-            .into_iter()
-            .next()
-    } else {
-        None
-    };
-    Ok(source.agent_names(instance_id, details.as_ref()))
+    if !source.needs_instance_details() {
+        return Ok(source.agent_names(instance_id, None));
+    }
+    let details = instances
+        .describe(&[instance_id.to_owned()])
+        .await?
+        .into_iter()
+        .next();
+    let names = source.agent_names(instance_id, details.as_ref());
+    if names.is_empty() {
+        return Err(shared::Error::Failed(format!(
+            "instance {instance_id}: its agent's name is unknown (AGENT_NAME_SOURCE {source}: {})",
+            if details.is_some() {
+                "not in its details"
+            } else {
+                "DescribeInstances does not know it"
+            }
+        )));
+    }
+    Ok(names)
 }
 
 /// What the response says taking the agent offline did.

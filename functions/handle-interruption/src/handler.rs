@@ -118,15 +118,17 @@ impl Handler {
         };
         report.pool(pool);
         // Names are resolved once (one DescribeInstances at most), then the agent is read
-        // alone: offline first, then busy or not. Unknown is not idle: a CI server that
-        // cannot be read gets a drain record, which keeps the build safe, and an error.
-        let names = match self.names(&action.instance_id).await {
-            Ok(names) => names,
-            Err(e) => return report.error(e.to_string()),
-        };
+        // alone: offline first, then busy or not. Unknown is not idle: names or a CI server
+        // that cannot be read get a drain record, which keeps the build safe, and an error.
         // An instance going to a warm pool comes back: its mark says so (see drain_reason).
         let reason = drain_reason(detail.destination.as_deref());
-        let offline = take_offline(self.ports.ci.as_ref(), &names, reason).await;
+        let (names, offline) = match self.names(&action.instance_id).await {
+            Ok(names) => {
+                let offline = take_offline(self.ports.ci.as_ref(), &names, reason).await;
+                (names, offline)
+            }
+            Err(e) => (Vec::new(), Offline::Unknown(e.to_string())),
+        };
         let work = work_of(self.ports.ci.as_ref(), &offline).await;
         report.offline(offline);
         let idle = match work {

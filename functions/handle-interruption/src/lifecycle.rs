@@ -14,8 +14,10 @@ use shared::ports::{ObjectStore, ScalingGroups};
 
 use crate::events::TerminateAction;
 
-/// Used when the hook cannot be described: Auto Scaling's own default.
-const DEFAULT_HEARTBEAT_TIMEOUT: u32 = 3600;
+/// Used when the hook cannot be described (throttled, denied, gone): the shortest timeout
+/// Auto Scaling allows, so protect-busy-agents heartbeats every run. Assuming more (Auto
+/// Scaling's 3600 s default) would send the first heartbeat after the real hook expired.
+const UNKNOWN_HEARTBEAT_TIMEOUT: u32 = 30;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -79,7 +81,7 @@ pub async fn record_drain(
         .await
         .ok()
         .flatten()
-        .unwrap_or(DEFAULT_HEARTBEAT_TIMEOUT);
+        .unwrap_or(UNKNOWN_HEARTBEAT_TIMEOUT);
     let record = DrainRecord {
         instance_id: drain.action.instance_id.clone(),
         pool: drain.pool.name().to_owned(),

@@ -1,6 +1,6 @@
-//! One run: protect busy agents' instances and release the idle ones, recycle botched and
-//! used-up agents, finish drains, bring agents back from a warm pool online, remove dead
-//! agents, publish what changed. Each step is a module of `steps`; this is their order.
+//! One run: keep drains alive, protect busy agents' instances and release the idle ones,
+//! finish drains, recycle botched and used-up agents, bring agents back from a warm pool
+//! online, remove dead agents, publish what changed. Each step is a module of `steps`; this is their order.
 //! Unknown CI state unprotects nothing, recycles nothing and completes no drain (only
 //! deadlines still end drains).
 
@@ -12,7 +12,7 @@ use shared::{Error, Result};
 
 use crate::config::ProtectConfig;
 use crate::steps::dead_agents::remove_dead_agents;
-use crate::steps::drains::finish_drains;
+use crate::steps::drains::{finish_drains, keep_drains_alive};
 use crate::steps::observe::observe;
 use crate::steps::protection::protect;
 use crate::steps::recycling::recycle;
@@ -48,10 +48,12 @@ impl Protector {
     pub async fn run(&self, now: DateTime<Utc>) -> Result<Response> {
         let (ports, config) = (&self.ports, &self.config);
         let mut log = RunLog::default();
-        let (seen, mut remembered) = observe(ports, config, now, &mut log).await?;
+        // Heartbeats first: a slow CI server or a failing describe cannot starve them.
+        let pending = keep_drains_alive(ports, config.run_every, now, &mut log).await;
+        let (seen, mut remembered) = observe(ports, config, &mut log).await?;
         let protection = protect(ports, config, &seen, &mut remembered, now, &mut log).await;
+        let drains = finish_drains(ports, pending, config.run_every, &seen, now, &mut log).await;
         let recycling = recycle(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
-        let drains = finish_drains(ports, config.run_every, &seen, now, &mut log).await;
         let back_in_service =
             bring_back_returned(ports, config, &seen, &drains, now, &mut log).await;
         let dead_agents_removed = remove_dead_agents(ports, config, &seen, now, &mut log).await;

@@ -15,8 +15,8 @@ pub trait CiServer: Send + Sync {
     async fn snapshot(&self) -> Result<CiSnapshot, CiError>;
 
     /// Stops new work on an agent, with a reason a person reads in the CI's UI. Idempotent:
-    /// an agent already offline stays offline and keeps its reason (Jenkins `toggleOffline`
-    /// really toggles, so the state is read first).
+    /// an agent already offline stays offline and keeps its reason. Verified: an agent
+    /// still taking work afterwards is an error, never `TakenOffline`.
     async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError>;
 
     /// Puts back online an agent ci-fleet took offline with `our_reason`, and only then: an

@@ -25,6 +25,8 @@ pub struct FakeGroups {
     pub unhealthy: Mutex<Vec<String>>,
     /// (instance, decrement desired capacity)
     pub terminated: Mutex<Vec<(String, bool)>>,
+    /// DescribeAutoScalingGroups fails with this (throttled, denied) when set.
+    pub describe_fails_with: Option<String>,
 }
 
 impl Default for FakeGroups {
@@ -37,6 +39,7 @@ impl Default for FakeGroups {
             heartbeats: Mutex::default(),
             unhealthy: Mutex::default(),
             terminated: Mutex::default(),
+            describe_fails_with: None,
         }
     }
 }
@@ -59,7 +62,10 @@ fn record<T>(log: &Mutex<Vec<T>>, entry: T) {
 #[async_trait]
 impl ScalingGroups for FakeGroups {
     async fn describe_groups(&self, _: &[String]) -> Result<Vec<Group>> {
-        Ok(self.groups.clone())
+        match &self.describe_fails_with {
+            Some(error) => Err(Error::Failed(error.clone())),
+            None => Ok(self.groups.clone()),
+        }
     }
 
     async fn groups_of(&self, ids: &[String]) -> Result<Vec<GroupInstance>> {

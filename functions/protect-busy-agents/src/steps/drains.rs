@@ -1,9 +1,10 @@
-//! Pending drains, finished: a terminating instance whose agent was busy waits in its
-//! lifecycle hook (handle-interruption recorded the drain in S3). Each run completes the
-//! drains whose build ended or whose deadline passed, and heartbeats the rest before the
-//! hook times out (`rules::drain::next_step` decides). Unknown CI state completes nothing
-//! but deadlines. A drain whose action ended elsewhere (the instance vanished, completed
-//! by hand) is forgotten when Auto Scaling says so.
+//! Pending drains, kept alive and finished: a terminating instance whose agent was busy
+//! waits in its lifecycle hook (handle-interruption recorded the drain in S3). Each run
+//! first heartbeats every drain due, before anything else can fail or take the time, then
+//! completes the drains whose build ended or whose deadline passed
+//! (`rules::drain::next_step` decides both). Unknown CI state completes nothing but
+//! deadlines. A drain whose action ended elsewhere (the instance vanished, completed by
+//! hand) is forgotten when Auto Scaling says so.
 
 use std::time::Duration;
 
@@ -26,13 +27,24 @@ pub struct DrainReport {
     pub drain_seconds: f64,
 }
 
-pub async fn finish_drains(
+/// A drain record and the key it is stored under.
+pub struct Pending {
+    key: String,
+    record: DrainRecord,
+    /// Heartbeated by this run already.
+    heartbeated: bool,
+}
+
+/// First in every run, before anything that reads the CI server or the groups can fail
+/// or eat the run's time: the heartbeats due, whatever the builds' state (unknown is kept
+/// alive). A drain whose action ended elsewhere is forgotten here. The records still
+/// pending go on to `finish_drains`.
+pub async fn keep_drains_alive(
     ports: &Ports,
     run_every: Duration,
-    seen: &Seen,
     now: DateTime<Utc>,
     log: &mut RunLog,
-) -> Vec<DrainReport> {
+) -> Vec<Pending> {
     let keys = match ports.store.list("drains/").await {
         Ok(keys) => keys,
         Err(e) => {
@@ -40,26 +52,53 @@ pub async fn finish_drains(
             return vec![];
         }
     };
-    let mut reports = Vec::new();
+    let mut pending = Vec::new();
     for key in keys {
         let Some(record) = read_record(ports, &key, log).await else {
             continue;
         };
-        let agent = drain_agent(&record, seen.snapshot.as_ref());
-        let step = next_step(&record, agent, now, run_every);
-        let drain_seconds = (now - record.started_at).num_milliseconds() as f64 / 1000.0;
-        let drain = Drain {
-            key: &key,
-            record: &record,
-            drain_seconds,
+        let mut drain = Pending {
+            key,
+            record,
+            heartbeated: false,
         };
-        if let Err(e) = drain.take(ports, step, now, log).await {
-            log.problem(format!("drain of {}: {e}", record.instance_id));
+        if next_step(&drain.record, DrainAgent::Unknown, now, run_every) == DrainStep::Heartbeat {
+            match drain.heartbeat(ports, now).await {
+                Ok(true) => drain.heartbeated = true,
+                Ok(false) => continue,
+                Err(e) => log.problem(format!("drain of {}: {e}", drain.record.instance_id)),
+            }
         }
-        tracing::info!(instance = %record.instance_id, ?step, drain_seconds, "drain");
+        pending.push(drain);
+    }
+    pending
+}
+
+/// Completes the drains whose build ended or whose deadline passed; the rest wait (their
+/// heartbeats went out in `keep_drains_alive`).
+pub async fn finish_drains(
+    ports: &Ports,
+    pending: Vec<Pending>,
+    run_every: Duration,
+    seen: &Seen,
+    now: DateTime<Utc>,
+    log: &mut RunLog,
+) -> Vec<DrainReport> {
+    let mut reports = Vec::new();
+    for mut drain in pending {
+        let agent = drain_agent(ports, &drain.record, seen.snapshot.as_ref()).await;
+        let step = match next_step(&drain.record, agent, now, run_every) {
+            DrainStep::Heartbeat if drain.heartbeated => DrainStep::Wait,
+            step => step,
+        };
+        let drain_seconds = (now - drain.record.started_at).num_milliseconds() as f64 / 1000.0;
+        if let Err(e) = drain.take(ports, step, drain_seconds, now, log).await {
+            log.problem(format!("drain of {}: {e}", drain.record.instance_id));
+        }
+        tracing::info!(instance = %drain.record.instance_id, ?step, drain_seconds, "drain");
         reports.push(DrainReport {
-            instance_id: record.instance_id,
-            pool: record.pool,
+            instance_id: drain.record.instance_id,
+            pool: drain.record.pool,
             step,
             drain_seconds,
         });
@@ -88,39 +127,51 @@ async fn read_record(ports: &Ports, key: &str, log: &mut RunLog) -> Option<Drain
     }
 }
 
-/// The drain's agent now: busy while any of its names runs a build.
-fn drain_agent(record: &DrainRecord, snapshot: Option<&CiSnapshot>) -> DrainAgent {
+/// The drain's agent now: busy while any of its names runs a build. An agent absent from
+/// the snapshot (offset paging under churn, a rename) is asked alone before it counts as
+/// gone; a drain whose agent's names are unknown stays unknown until its deadline.
+async fn drain_agent(
+    ports: &Ports,
+    record: &DrainRecord,
+    snapshot: Option<&CiSnapshot>,
+) -> DrainAgent {
     let Some(snapshot) = snapshot else {
         return DrainAgent::Unknown;
     };
-    match snapshot
-        .agents
-        .iter()
-        .find(|a| record.agent_names.contains(&a.name))
-    {
-        Some(a) if a.busy_executors > 0 => DrainAgent::Busy,
-        _ => DrainAgent::Done,
+    if record.agent_names.is_empty() {
+        return DrainAgent::Unknown;
     }
+    let listed = (snapshot.agents.iter()).find(|a| record.agent_names.contains(&a.name));
+    if let Some(agent) = listed {
+        return match agent.busy_executors {
+            0 => DrainAgent::Done,
+            _ => DrainAgent::Busy,
+        };
+    }
+    for name in &record.agent_names {
+        match ports.ci.agent_busy(name).await {
+            Ok(Some(true)) => return DrainAgent::Busy,
+            Ok(Some(false)) => return DrainAgent::Done,
+            Ok(None) => continue,
+            Err(_) => return DrainAgent::Unknown,
+        }
+    }
+    // The CI server knows none of its names: nothing runs there.
+    DrainAgent::Done
 }
 
-/// One pending drain and where its record lives.
-struct Drain<'a> {
-    key: &'a str,
-    record: &'a DrainRecord,
-    drain_seconds: f64,
-}
-
-impl Drain<'_> {
+impl Pending {
     async fn take(
-        &self,
+        &mut self,
         ports: &Ports,
         step: DrainStep,
+        drain_seconds: f64,
         now: DateTime<Utc>,
         log: &mut RunLog,
     ) -> Result<()> {
         match step {
             DrainStep::Wait => Ok(()),
-            DrainStep::Heartbeat => self.heartbeat(ports, now).await,
+            DrainStep::Heartbeat => self.heartbeat(ports, now).await.map(|_| ()),
             DrainStep::Complete | DrainStep::CompleteTimedOut => {
                 ports
                     .groups
@@ -131,29 +182,31 @@ impl Drain<'_> {
                         .with_dimension("Pool", self.record.pool.clone())
                 };
                 log.count(pool("DrainsCompleted", 1.0, Unit::Count));
-                log.count(pool("DrainSeconds", self.drain_seconds, Unit::Seconds));
+                log.count(pool("DrainSeconds", drain_seconds, Unit::Seconds));
                 if step == DrainStep::CompleteTimedOut {
                     log.count(pool("DrainsTimedOut", 1.0, Unit::Count));
                 }
-                ports.store.delete(self.key).await
+                ports.store.delete(&self.key).await
             }
         }
     }
 
-    /// Keeps the lifecycle action alive and remembers when; forgets the drain when the
-    /// action ended elsewhere (completed by hand, expired): nothing is left to drain.
-    async fn heartbeat(&self, ports: &Ports, now: DateTime<Utc>) -> Result<()> {
+    /// Keeps the lifecycle action alive and remembers when; `false` (and the record
+    /// forgotten) when the action ended elsewhere (completed by hand, expired, the
+    /// instance gone): nothing is left to drain.
+    async fn heartbeat(&mut self, ports: &Ports, now: DateTime<Utc>) -> Result<bool> {
         match ports.groups.record_heartbeat(&self.action()).await? {
             Completion::Completed => {
-                let updated = DrainRecord {
-                    last_heartbeat_at: now,
-                    ..self.record.clone()
-                };
+                self.record.last_heartbeat_at = now;
                 let body =
-                    serde_json::to_vec(&updated).map_err(|e| Error::Failed(e.to_string()))?;
-                ports.store.put(self.key, body).await
+                    serde_json::to_vec(&self.record).map_err(|e| Error::Failed(e.to_string()))?;
+                ports.store.put(&self.key, body).await?;
+                Ok(true)
             }
-            Completion::NoLongerPending => ports.store.delete(self.key).await,
+            Completion::NoLongerPending => {
+                ports.store.delete(&self.key).await?;
+                Ok(false)
+            }
         }
     }
 

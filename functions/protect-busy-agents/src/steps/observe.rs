@@ -5,8 +5,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use chrono::{DateTime, Utc};
-use rules::{Agent, AgentNameSource, CiSnapshot, Datum, InstanceInfo, Unit};
+use rules::{Agent, AgentNameSource, CiSnapshot, InstanceInfo};
 use shared::Result;
 use shared::ports::Ports;
 use shared::ports::groups::{Group, GroupInstance};
@@ -67,7 +66,6 @@ impl Seen {
 pub async fn observe(
     ports: &Ports,
     config: &ProtectConfig,
-    now: DateTime<Utc>,
     log: &mut RunLog,
 ) -> Result<(Seen, Remembered)> {
     let group_names: Vec<String> = config
@@ -86,8 +84,8 @@ pub async fn observe(
             None
         }
     };
-    let up = if snapshot.is_some() { 1.0 } else { 0.0 };
-    log.count(Datum::new("CiServerUp", up, Unit::Count, now));
+    // No CiServerUp here: it is publish-workload's liveness signal (ci-metrics-missing
+    // fires when it stops), and this run's datum would mask a stopped publisher (A3).
     let remembered = match Memory::load(ports.store.as_ref()).await {
         Ok(memory) => Remembered {
             memory,

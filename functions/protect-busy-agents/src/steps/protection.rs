@@ -113,7 +113,8 @@ fn decide_pool(
     for ((instance, view), step) in views.iter().zip(&decided.steps) {
         if let Some(remembered) = memory.instances.get_mut(&instance.instance_id) {
             remembered.idle_since = step.idle_since;
-            if seen.snapshot.is_some() {
+            // An unknown reading keeps what the last known one said.
+            if !matches!(view.agent, AgentView::Unknown { .. }) {
                 remembered.busy = view.agent == AgentView::Busy;
             }
         }
@@ -141,10 +142,17 @@ fn view_of_instance(
     instance: &GroupInstance,
     remembered: &InstanceMemory,
 ) -> InstanceView {
+    let unknown = AgentView::Unknown {
+        busy_at_last_reading: remembered.busy,
+    };
+    // Agents named by DNS name or tag need the instance's details to be found at all:
+    // without them (DescribeInstances throttled or denied) the agent is unknown, not
+    // "never registered" (which would unprotect a busy instance past boot grace).
+    let unnamed = config.agent_names.needs_instance_details()
+        && !seen.details.contains_key(&instance.instance_id);
     let agent = match &seen.snapshot {
-        None => AgentView::Unknown {
-            busy_at_last_reading: remembered.busy,
-        },
+        None => unknown,
+        Some(_) if unnamed => unknown,
         Some(_) => view_of(seen.agent_on(&config.agent_names, &instance.instance_id)),
     };
     InstanceView {

@@ -258,7 +258,8 @@ impl BuildJson {
             .and_then(|ms| Utc.timestamp_millis_opt(ms).single());
         let finished_at = match (self.timestamp, self.duration) {
             (Some(start), Some(duration)) if !self.building => {
-                Utc.timestamp_millis_opt(start + duration).single()
+                // Checked: a hostile timestamp near i64's limits is no finish time, not a panic (R18).
+                (start.checked_add(duration)).and_then(|end| Utc.timestamp_millis_opt(end).single())
             }
             _ => None,
         };

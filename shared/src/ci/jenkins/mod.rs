@@ -46,22 +46,30 @@ impl CiServer for Jenkins {
     #[tracing::instrument(name = "jenkins.take_offline", skip(self, reason))]
     async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
         let computer = computer_path(agent);
+        if self.is_temporarily_offline(&computer).await? {
+            return Ok(OfflineChange::AlreadyOffline);
+        }
+        // changeOfflineCause sets the mark, never toggles (A7.3): two callers at once (a
+        // spot warning and a rebalance recommendation) both leave the node offline.
         let message = encode_query_value(reason);
-        for _ in 0..2 {
-            if self.is_temporarily_offline(&computer).await? {
-                return Ok(OfflineChange::AlreadyOffline);
-            }
-            self.http
-                .send(
-                    Method::POST,
-                    &format!("{computer}/toggleOffline?offlineMessage={message}"),
-                    None,
-                )
-                .await?;
-            // Someone may have toggled between our read and our toggle: check, and put it right once.
-            if self.is_temporarily_offline(&computer).await? {
-                return Ok(OfflineChange::TakenOffline);
-            }
+        self.http
+            .send(
+                Method::POST,
+                &format!("{computer}/changeOfflineCause?offlineMessage={message}"),
+                None,
+            )
+            .await?;
+        // Verified: an agent left online is an error the caller's retry redoes, never
+        // "taken offline" (builds would keep landing on a terminating instance).
+        if !self.is_temporarily_offline(&computer).await? {
+            return Err(CiError {
+                kind: CiKind::Jenkins,
+                method: "POST",
+                url: format!("{computer}/changeOfflineCause"),
+                problem: Problem::Refused(format!(
+                    "agent {agent} is still online after changeOfflineCause"
+                )),
+            });
         }
         Ok(OfflineChange::TakenOffline)
     }
@@ -298,7 +306,8 @@ pub struct ComputerJson {
     pub offline: bool,
     #[serde(rename = "temporarilyOffline", default)]
     pub temporarily_offline: bool,
-    #[serde(default = "yes")]
+    /// Required: a computer without `idle` makes the answer malformed (the CI state
+    /// unknown), never an idle agent (reliability review R16).
     pub idle: bool,
     #[serde(rename = "numExecutors", default)]
     pub num_executors: u32,
@@ -308,10 +317,6 @@ pub struct ComputerJson {
     pub assigned_labels: Vec<LabelJson>,
     #[serde(default)]
     pub executors: Vec<ExecutorJson>,
-}
-
-fn yes() -> bool {
-    true
 }
 
 #[derive(Debug, Deserialize)]
@@ -356,5 +361,29 @@ impl ComputerJson {
             accepting_tasks: !self.temporarily_offline,
             offline_reason: self.offline_cause_reason.unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A computer that does not say whether it is idle is not idle: the whole answer is
+    /// malformed, and the CI state unknown (R16).
+    #[test]
+    fn a_computer_without_idle_is_malformed_not_idle() {
+        let without: Result<ComputerSetJson, _> = serde_json::from_str(
+            r#"{"computer":[{"displayName":"a","offline":false,"numExecutors":2}]}"#,
+        );
+        assert!(without.is_err());
+        let with: ComputerSetJson = serde_json::from_str(
+            r#"{"computer":[{"displayName":"a","idle":false,"numExecutors":2}]}"#,
+        )
+        .expect("parses");
+        let agent = with.computer.into_iter().next().expect("one").into_agent();
+        assert_eq!(
+            agent.busy_executors, 1,
+            "idle:false without executors is busy"
+        );
     }
 }

@@ -67,10 +67,11 @@ async fn drains_complete_heartbeat_time_out_and_outlive_the_group_listing() {
         steps,
         vec![
             ("i-000000d1", DrainStep::Complete),
-            ("i-000000d2", DrainStep::Heartbeat),
+            // Heartbeated first thing in the run, before the CI server was read.
+            ("i-000000d2", DrainStep::Wait),
             ("i-000000d3", DrainStep::CompleteTimedOut),
             ("i-000000d4", DrainStep::Complete),
-            ("i-000000d5", DrainStep::Heartbeat),
+            ("i-000000d5", DrainStep::Wait),
         ]
     );
     assert_eq!(
@@ -115,5 +116,54 @@ async fn drains_complete_heartbeat_time_out_and_outlive_the_group_listing() {
             "DrainsTimedOut",
             "DrainsCompleted"
         ]
+    );
+}
+
+/// The heartbeats go out first, so neither a CI server that cannot be read nor an Auto
+/// Scaling describe that fails (the run then fails) starves a draining build (R7, A9).
+#[tokio::test]
+async fn drains_are_heartbeated_even_when_the_groups_and_the_ci_server_cannot_be_read() {
+    let mut w = world(vec![], None, vec![]);
+    let failing = std::sync::Arc::new(shared::testing::FakeGroups {
+        describe_fails_with: Some(
+            "AWS DescribeAutoScalingGroups: Throttling: Rate exceeded".into(),
+        ),
+        ..shared::testing::FakeGroups::default()
+    });
+    w.protector.ports.groups = failing.clone();
+    w.groups = failing;
+    let due = DrainRecord {
+        instance_id: "i-000000e1".into(),
+        pool: "linux".into(),
+        group: "ci-linux".into(),
+        hook: "drain".into(),
+        token: None,
+        agent_names: vec!["i-000000e1".into()],
+        started_at: ago(900),
+        deadline: ago(900) + chrono::Duration::hours(2),
+        // Unknown when the drain started: the shortest, so every run heartbeats.
+        heartbeat_timeout_seconds: 30,
+        last_heartbeat_at: ago(60),
+    };
+    w.store
+        .put(
+            &drain_key("i-000000e1"),
+            serde_json::to_vec(&due).expect("json"),
+        )
+        .await
+        .expect("puts");
+    let error = w
+        .protector
+        .run(now())
+        .await
+        .expect_err("the groups could not be read");
+    assert!(error.to_string().contains("Throttling"), "{error}");
+    assert_eq!(
+        *w.groups.heartbeats.lock().expect("lock"),
+        vec!["i-000000e1"]
+    );
+    assert!(
+        w.groups.completed.lock().expect("lock").is_empty(),
+        "nothing completed"
     );
 }

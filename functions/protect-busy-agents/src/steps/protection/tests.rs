@@ -92,3 +92,35 @@ async fn protects_busy_booting_and_fresh_idle_and_releases_the_rest() {
     assert_eq!(saved.instances["i-0000000c"].idle_since, Some(ago(30)));
     assert!(saved.instances["i-0000000a"].busy);
 }
+
+/// Agents named by private DNS name cannot be found without DescribeInstances: when it
+/// answers nothing (throttled, denied), every agent is unknown, and unknown unprotects
+/// nothing, not even past boot grace (reliability review R2).
+#[tokio::test]
+async fn without_instance_details_dns_named_agents_are_unknown_not_unregistered() {
+    let snapshot = CiSnapshot {
+        agents: vec![agent("ip-10-0-0-1").busy(1).build()],
+        queue: vec![],
+    };
+    let mut w = world(
+        vec![group_instance("i-0000000a").protected().build()],
+        Some(snapshot),
+        vec![], // EC2 answers nothing
+    );
+    w.protector.config.agent_names = rules::AgentNameSource::PrivateDnsName;
+    let mut memory = Memory::default();
+    memory.instances.insert(
+        "i-0000000a".into(),
+        InstanceMemory {
+            busy: true,
+            ..InstanceMemory::first_seen_at(ago(3600))
+        },
+    );
+    memory.save(w.store.as_ref()).await.expect("saves");
+    let response = w.protector.run(now()).await.expect("runs");
+    assert!(protection_calls(&w).is_empty(), "{:?}", response.pools);
+    assert!(
+        saved_memory(&w.store).await.instances["i-0000000a"].busy,
+        "the last known reading is kept"
+    );
+}
