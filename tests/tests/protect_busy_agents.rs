@@ -277,3 +277,78 @@ async fn ci_server_down_unprotects_nothing_and_completes_nothing() {
     stdout_json(&s.run(&fake, &[]));
     assert_eq!(ec2_state(&s.c, idle).await, "terminated");
 }
+
+/// A terminate action whose event never reached handle-interruption (lost delivery, failed
+/// handling): protect-busy-agents takes it over and drains it as the event would have.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_termination_no_event_handled_is_drained_and_completed() {
+    let s = setup(2).await;
+    let [busy, idle] = [&s.ids[0], &s.ids[1]];
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &jenkins(vec![agent(busy, true, false), agent(idle, false, false)]),
+    );
+    for id in [busy, idle] {
+        s.c.asg
+            .terminate_instance_in_auto_scaling_group()
+            .instance_id(id)
+            .should_decrement_desired_capacity(true)
+            .send()
+            .await
+            .expect("terminate");
+    }
+    let run = |grace: &str| {
+        let login = CiLogin::same_everywhere("ci-fleet", "tok");
+        let mut cmd = s.function_command("protect-busy-agents", &fake, login, &s.pools(2));
+        cmd.envs([
+            ("IDLE_GRACE_SECONDS", "0"),
+            ("ORPHAN_GRACE_SECONDS", grace),
+            ("METRICS_NAMESPACE", "CIFleetProtectTest"),
+        ]);
+        stdout_json(&run(cmd, &[]))
+    };
+    // Within the grace the event may still come: nothing is done.
+    let early = run("600");
+    assert!(early.get("orphans").is_none(), "{early:#}");
+    let adopted = run("0");
+    let mut outcomes: Vec<(String, String)> = adopted["orphans"]
+        .as_array()
+        .expect("orphans")
+        .iter()
+        .map(|o| {
+            (
+                o["instance_id"].as_str().unwrap_or_default().to_owned(),
+                o["adopted"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    outcomes.sort();
+    let mut expected = vec![
+        (busy.clone(), "drain-recorded".to_owned()),
+        (idle.clone(), "completed".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(outcomes, expected, "{adopted:#}");
+    assert_eq!(ec2_state(&s.c, idle).await, "terminated");
+    assert_eq!(
+        states(&s.c, &s.group).await[busy.as_str()],
+        "Terminating:Wait"
+    );
+    assert_eq!(action_for(&actions(s.aws, &s.group), busy)["heartbeats"], 1);
+    assert_eq!(s.drain_keys().await, vec![drain_key(busy)]);
+    let state = fake.state().await;
+    let offline: Vec<bool> = state["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .map(|a| a["temporarily_offline"] == true)
+        .collect();
+    assert_eq!(offline, vec![true, true], "both agents offline");
+
+    // The build ends: the drain completes like any other.
+    fake.set_state(&jenkins(vec![agent(busy, false, true)]))
+        .await;
+    let finished = run("0");
+    assert_eq!(finished["drains"][0]["step"], "complete", "{finished:#}");
+    assert_eq!(ec2_state(&s.c, busy).await, "terminated");
+}

@@ -24,6 +24,32 @@ pub struct ProtectConfig {
     /// `REMOVE_DEAD_AGENTS` (true): delete offline agents whose instance is gone.
     pub remove_dead_agents: bool,
     pub recycle: RecycleConfig,
+    pub orphans: OrphanConfig,
+}
+
+/// Terminations whose event never came (`steps/orphans.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrphanConfig {
+    /// `DRAIN_HOOK_NAME` (ci-fleet-drain): the hook whose actions are ours.
+    pub hook: String,
+    /// `DRAIN_TIMEOUT_SECONDS` (7200), as handle-interruption's drains.
+    pub drain_timeout: Duration,
+    /// `ORPHAN_GRACE_SECONDS` (60): how long an action waits for its event before this
+    /// function takes it over (the event normally arrives within seconds).
+    pub grace: Duration,
+}
+
+impl OrphanConfig {
+    pub fn from_env(env: &Env) -> Result<OrphanConfig> {
+        Ok(OrphanConfig {
+            hook: env
+                .get("DRAIN_HOOK_NAME")
+                .unwrap_or("ci-fleet-drain")
+                .to_owned(),
+            drain_timeout: env.seconds_or("DRAIN_TIMEOUT_SECONDS", 7200)?,
+            grace: env.seconds_or("ORPHAN_GRACE_SECONDS", 60)?,
+        })
+    }
 }
 
 /// Agent recycling (`steps/recycling.rs`, rules in `rules::recycle`).
@@ -95,6 +121,7 @@ impl ProtectConfig {
             run_every,
             remove_dead_agents: env.flag("REMOVE_DEAD_AGENTS", true)?,
             recycle: RecycleConfig::from_env(env)?,
+            orphans: OrphanConfig::from_env(env)?,
         })
     }
 }

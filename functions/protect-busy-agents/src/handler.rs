@@ -1,5 +1,5 @@
 //! One run: keep drains alive, protect busy agents' instances and release the idle ones,
-//! finish drains, recycle botched and used-up agents, bring agents back from a warm pool
+//! finish drains, take over terminations no event handled, recycle botched and used-up agents, bring agents back from a warm pool
 //! online, remove dead agents, publish what changed. Each step is a module of `steps`; this is their order.
 //! Unknown CI state unprotects nothing, recycles nothing and completes no drain (only
 //! deadlines still end drains).
@@ -14,6 +14,7 @@ use crate::config::ProtectConfig;
 use crate::steps::dead_agents::remove_dead_agents;
 use crate::steps::drains::{finish_drains, keep_drains_alive};
 use crate::steps::observe::observe;
+use crate::steps::orphans::adopt_orphans;
 use crate::steps::protection::protect;
 use crate::steps::recycling::recycle;
 use crate::steps::report::{Outcomes, Response, report};
@@ -53,6 +54,16 @@ impl Protector {
         let (seen, mut remembered) = observe(ports, config, &mut log).await?;
         let protection = protect(ports, config, &seen, &mut remembered, now, &mut log).await;
         let drains = finish_drains(ports, pending, config.run_every, &seen, now, &mut log).await;
+        let orphans = adopt_orphans(
+            ports,
+            config,
+            &seen,
+            &drains,
+            &mut remembered.memory,
+            now,
+            &mut log,
+        )
+        .await;
         let recycling = recycle(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
         let back_in_service =
             bring_back_returned(ports, config, &seen, &drains, now, &mut log).await;
@@ -61,6 +72,7 @@ impl Protector {
             protection,
             recycling,
             drains,
+            orphans,
             back_in_service,
             dead_agents_removed,
         };

@@ -32,6 +32,13 @@ pub struct InstanceMemory {
     /// The finish time of the newest build counted in `builds`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub counted_until: Option<DateTime<Utc>>,
+    /// Since when it waits in a terminate lifecycle action with no drain recorded
+    /// (`steps/orphans.rs`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<DateTime<Utc>>,
+    /// Its orphaned action was taken over (once is enough; the drain step goes on).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adopted: bool,
 }
 
 impl InstanceMemory {
@@ -43,6 +50,8 @@ impl InstanceMemory {
             busy: false,
             builds: 0,
             counted_until: None,
+            waiting_since: None,
+            adopted: false,
         }
     }
 

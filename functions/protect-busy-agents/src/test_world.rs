@@ -16,7 +16,7 @@ use shared::testing::{
     FakeBuilds, FakeCi, FakeGroups, FakeInstances, MemoryStore, ago, jenkins_config, pool,
 };
 
-use crate::config::{ProtectConfig, RecycleConfig};
+use crate::config::{OrphanConfig, ProtectConfig, RecycleConfig};
 use crate::handler::Protector;
 use crate::memory::{InstanceMemory, MEMORY_KEY, Memory};
 
@@ -72,6 +72,11 @@ pub fn world_with_history(
         run_every: Duration::from_secs(60),
         remove_dead_agents: true,
         recycle: RecycleConfig::default(),
+        orphans: OrphanConfig {
+            hook: "drain".into(),
+            drain_timeout: Duration::from_secs(7200),
+            grace: Duration::from_secs(60),
+        },
     };
     let ports = Ports {
         ci: ci.clone(),

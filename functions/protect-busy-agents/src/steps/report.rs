@@ -7,6 +7,7 @@ use shared::{Error, Result};
 
 use crate::steps::drains::DrainReport;
 use crate::steps::observe::{Remembered, Seen};
+use crate::steps::orphans::OrphanReport;
 use crate::steps::protection::{PoolReport, Protection};
 use crate::steps::recycling::RecycleReport;
 use crate::steps::run_log::RunLog;
@@ -17,6 +18,9 @@ pub struct Response {
     pub ci_server_up: bool,
     pub pools: Vec<PoolReport>,
     pub drains: Vec<DrainReport>,
+    /// Terminate actions no event handled, taken over.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub orphans: Vec<OrphanReport>,
     /// Agents back from a warm pool, online again.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub back_in_service: Vec<String>,
@@ -34,6 +38,7 @@ pub struct Outcomes {
     pub protection: Protection,
     pub recycling: RecycleReport,
     pub drains: Vec<DrainReport>,
+    pub orphans: Vec<OrphanReport>,
     pub back_in_service: Vec<String>,
     pub dead_agents_removed: Vec<String>,
 }
@@ -55,6 +60,7 @@ pub async fn report(
         ci_server_up: seen.snapshot.is_some(),
         pools: outcomes.protection.pools,
         drains: outcomes.drains,
+        orphans: outcomes.orphans,
         back_in_service: outcomes.back_in_service,
         dead_agents_removed: outcomes.dead_agents_removed,
         recycling: outcomes.recycling,
