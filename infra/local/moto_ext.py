@@ -23,8 +23,11 @@ patches moto in-process and then starts moto's own server unchanged:
 - Warm pools with `InstanceReusePolicy.ReuseOnScaleIn`: a scale-in returns instances to
   the warm pool (through `Warmed:Pending:Wait` when the group has terminate hooks) instead
   of terminating them; DescribeWarmPool lists the pool's instances.
+- Fault injection: `POST /_ext/faults` makes one operation (DescribeInstances,
+  GetSecretValue, GetObject, ...) answer AWS's own throttling or server-error document, or
+  answer late; `GET` lists the rules and how often each fired, `DELETE` clears them.
 - `GET /_ext/lifecycle-actions`, `GET /_ext/warm-pool`, `POST /_ext/warm-pool/return`,
-  `POST /_ext/reset`: inspection and control, no AWS auth.
+  `GET|POST|DELETE /_ext/faults`, `POST /_ext/reset`: inspection and control, no AWS auth.
 
 infra/local/README.md ("moto extension") documents the behaviour and the reasons.
 Everything not listed here is moto's own code and behaviour.
@@ -33,6 +36,8 @@ Everything not listed here is moto's own code and behaviour.
 from __future__ import annotations
 
 import datetime as _dt
+import http
+import io
 import json
 import sys
 import threading
@@ -40,6 +45,7 @@ import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass
+from xml.sax.saxutils import escape as xml_escape
 
 import moto
 import moto.server
@@ -616,6 +622,361 @@ class _ExtError(Exception):
         self.status = status
 
 
+# --------------------------------------------------------------------------------------
+# Fault injection (issue 13): throttling, errors and delays per operation, so that
+# end-to-end tests can see what ci-fleet does when AWS pushes back. Rules live in one
+# process-wide table (they are about the server, not an account or region), under their own
+# lock: the table is consulted on every request and must not wait for Auto Scaling work.
+#
+# The error documents are those each protocol really uses, so that an SDK parses and
+# classifies them as it would AWS's (sources in infra/local/README.md, "Fault injection"):
+#
+# - EC2 (ec2Query): <Response><Errors><Error><Code/><Message/></Error></Errors><RequestID/>
+#   </Response> -- the shape of botocore's EC2QueryParser and of the Rust SDK's
+#   ec2_query_errors.rs. Throttling is RequestLimitExceeded with HTTP 503: the pair
+#   botocore's _retry.json matches for EC2 ("request_limit_exceeded").
+# - awsQuery (Auto Scaling and the other query services): <ErrorResponse><Error><Type/>
+#   <Code/><Message/></Error><RequestId/></ErrorResponse> -- the Rust SDK's
+#   rest_xml_wrapped_errors.rs, botocore's QueryParser. Auto Scaling throttles with
+#   Throttling / "Rate exceeded" / HTTP 400 (aws/aws-sdk-go#3108, #3119).
+# - awsJson (X-Amz-Target: Secrets Manager, EventBridge, ...): {"__type": ..., "message":
+#   ...}; the Rust SDK's json_errors.rs reads __type (or code) and message.
+# - S3 (restXml, unwrapped): <Error><Code/><Message/><RequestId/><HostId/></Error>; SlowDown
+#   is S3's throttle, HTTP 503.
+#
+# `error` is every service's generic server failure: EC2 InternalError, the query and JSON
+# services' InternalFailure (each API reference's Common Errors), S3 InternalError; HTTP 500.
+
+_FAULTS_LOCK = threading.Lock()
+FAULT_MODES = ("throttle", "error", "delay")
+MAX_FAULT_DELAY_MS = 300_000  # a typo of a few zeros must not hang a test run for hours
+
+# The namespace of Auto Scaling's documents (every real error body seen carries it). Other
+# query services get no xmlns: the SDKs match local names only.
+_QUERY_XMLNS = {"autoscaling": "http://autoscaling.amazonaws.com/doc/2011-01-01/"}
+# The query APIs' Version, for a request that carries no SigV4 credential scope.
+_SERVICE_BY_QUERY_VERSION = {"2016-11-15": "ec2", "2011-01-01": "autoscaling"}
+
+# code, message, HTTP status for each protocol family and mode.
+_FAULT_ANSWERS = {
+    ("ec2", "throttle"): ("RequestLimitExceeded", "Request limit exceeded.", 503),
+    ("ec2", "error"): ("InternalError", "An internal error has occurred.", 500),
+    ("query", "throttle"): ("Throttling", "Rate exceeded", 400),
+    ("query", "error"): (
+        "InternalFailure",
+        "The request processing has failed because of an unknown error, exception or failure.",
+        500,
+    ),
+    ("json", "throttle"): ("ThrottlingException", "Rate exceeded", 400),
+    ("json", "error"): (
+        "InternalFailure",
+        "The request processing has failed because of an unknown error, exception or failure.",
+        500,
+    ),
+    ("s3", "throttle"): ("SlowDown", "Please reduce your request rate.", 503),
+    ("s3", "error"): ("InternalError", "We encountered an internal error. Please try again.", 500),
+}
+
+# Query parameters that do not change which S3 operation a request is (anything else is a
+# sub-resource such as ?tagging or ?uploads, i.e. another operation, which is not matched).
+_S3_PLAIN_PARAMS = frozenset(
+    {
+        "versionId",
+        "list-type",
+        "prefix",
+        "delimiter",
+        "max-keys",
+        "continuation-token",
+        "start-after",
+        "encoding-type",
+        "fetch-owner",
+        "marker",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+    }
+)
+
+
+@dataclass
+class FaultRule:
+    action: str
+    mode: str
+    service: str | None = None
+    times: int | None = None  # None: until cleared
+    delay_ms: int = 0
+    code: str | None = None  # overrides of the protocol's answer (throttle / error only)
+    message: str | None = None
+    status: int | None = None
+    retry_after_ms: int | None = None
+    fired: int = 0
+    created: float = 0.0
+
+    @property
+    def remaining(self) -> int | None:
+        return None if self.times is None else max(self.times - self.fired, 0)
+
+    def to_json(self) -> dict:
+        return {
+            "action": self.action,
+            "service": self.service,
+            "mode": self.mode,
+            "times": self.times,
+            "fired": self.fired,
+            "remaining": self.remaining,
+            "active": self.remaining != 0,
+            "delay_ms": self.delay_ms,
+            "code": self.code,
+            "message": self.message,
+            "status": self.status,
+            "retry_after_ms": self.retry_after_ms,
+            "created": _iso(self.created),
+        }
+
+
+_FAULTS: dict[tuple[str, str | None], FaultRule] = {}
+
+
+def _clear_faults(action: str | None = None, service: str | None = None) -> int:
+    with _FAULTS_LOCK:
+        keys = [
+            k for k in _FAULTS if (action is None or k[0] == action) and (service is None or k[1] == service)
+        ]
+        for key in keys:
+            del _FAULTS[key]
+        return len(keys)
+
+
+def _fault_rule_from_json(body: bytes) -> FaultRule:
+    try:
+        spec = json.loads(body or b"null")
+    except ValueError as err:
+        raise _ExtError("400 Bad Request", f"the body is not JSON: {err}") from None
+    if not isinstance(spec, dict):
+        raise _ExtError(
+            "400 Bad Request",
+            'the body must be a JSON object such as {"action": "DescribeInstances", "mode": "throttle"}',
+        )
+    known = {"action", "mode", "service", "times", "delay_ms", "code", "message", "status", "retry_after_ms"}
+    unknown = sorted(set(spec) - known)
+    if unknown:
+        raise _ExtError("400 Bad Request", f"unknown field(s) {unknown}; known: {sorted(known)}")
+
+    def integer(name: str, low: int, high: int | None = None) -> int | None:
+        value = spec.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            bound = f"{low}..{high}" if high is not None else f">= {low}"
+            raise _ExtError("400 Bad Request", f"{name} must be an integer {bound}, got {value!r}")
+        return value
+
+    action = spec.get("action")
+    if not isinstance(action, str) or not action.isalnum():
+        raise _ExtError(
+            "400 Bad Request", f"action must be an operation name such as DescribeInstances, got {action!r}"
+        )
+    mode = spec.get("mode")
+    if mode not in FAULT_MODES:
+        raise _ExtError("400 Bad Request", f"mode must be one of {list(FAULT_MODES)}, got {mode!r}")
+    service = spec.get("service")
+    if service is not None and (not isinstance(service, str) or not service or service != service.lower()):
+        raise _ExtError(
+            "400 Bad Request", f"service must be a SigV4 signing name such as ec2 or autoscaling, got {service!r}"
+        )
+    times = integer("times", 1)
+    delay_ms = integer("delay_ms", 0, MAX_FAULT_DELAY_MS) or 0
+    if mode == "delay":
+        if delay_ms == 0:
+            raise _ExtError("400 Bad Request", "mode delay needs delay_ms > 0")
+        overrides = [k for k in ("code", "message", "status", "retry_after_ms") if spec.get(k) is not None]
+        if overrides:
+            raise _ExtError(
+                "400 Bad Request",
+                f"{overrides} apply to modes throttle and error only (delay passes the request on)",
+            )
+    for name in ("code", "message"):
+        if spec.get(name) is not None and not isinstance(spec[name], str):
+            raise _ExtError("400 Bad Request", f"{name} must be a string, got {spec[name]!r}")
+    return FaultRule(
+        action=action,
+        mode=mode,
+        service=service,
+        times=times,
+        delay_ms=delay_ms,
+        code=spec.get("code"),
+        message=spec.get("message"),
+        status=integer("status", 400, 599),
+        retry_after_ms=integer("retry_after_ms", 0),
+        created=_now(),
+    )
+
+
+def _signing_service(environ) -> str | None:
+    """The service of the SigV4 credential scope (header or presigned query), lower case."""
+    auth = environ.get("HTTP_AUTHORIZATION", "")
+    scope = None
+    if "Credential=" in auth:
+        scope = auth.split("Credential=", 1)[1].split(",", 1)[0].strip()
+    else:
+        query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+        scope = _one(query, "X-Amz-Credential")
+    parts = (scope or "").split("/")
+    # AKID/date/region/service/aws4_request
+    return parts[3].lower() if len(parts) == 5 else None
+
+
+def _form_params(environ) -> dict[str, list[str]]:
+    """The parameters of a query-protocol request: query string, then the form body.
+
+    The body is read once and put back as a fresh stream of the same bytes (CONTENT_LENGTH
+    unchanged), exactly as moto's own dispatcher does when it sniffs a body, so that moto
+    reads the request intact. Only a body with a Content-Length is read: a chunked form
+    body (no SDK sends one) is left alone, unmatched."""
+    params = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""))
+    if not environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+        return params
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return params
+    if length <= 0:
+        return params
+    body = environ["wsgi.input"].read(length)
+    environ["wsgi.input"] = io.BytesIO(body)
+    for key, values in urllib.parse.parse_qs(body.decode("utf-8", "replace")).items():
+        params.setdefault(key, []).extend(values)
+    return params
+
+
+def _s3_operation(environ) -> str | None:
+    """The S3 operation of a path-style request, or None if it is not one of those below.
+    The Rust SDK names some operations itself (?x-id=GetObject, PutObject, DeleteObject)."""
+    method = environ.get("REQUEST_METHOD", "GET")
+    query = urllib.parse.parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True)
+    named = _one(query, "x-id")
+    if named:
+        return named
+    bucket, _, key = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+    plain = not (set(query) - _S3_PLAIN_PARAMS)
+    if not bucket:
+        return "ListBuckets" if method == "GET" and plain else None
+    if key:
+        if not plain:
+            return None
+        if method == "PUT":
+            return "CopyObject" if environ.get("HTTP_X_AMZ_COPY_SOURCE") else "PutObject"
+        return {"GET": "GetObject", "HEAD": "HeadObject", "DELETE": "DeleteObject"}.get(method)
+    if method == "POST" and set(query) == {"delete"}:
+        return "DeleteObjects"
+    if not plain:
+        return None
+    if method == "GET":
+        return "ListObjectsV2" if _one(query, "list-type") == "2" else "ListObjects"
+    return {"HEAD": "HeadBucket", "PUT": "CreateBucket", "DELETE": "DeleteBucket"}.get(method)
+
+
+def _identify(environ) -> tuple[str | None, str | None, str | None, str | None]:
+    """(operation, service, protocol family, awsQuery Version) of an AWS request."""
+    service = _signing_service(environ)
+    target = environ.get("HTTP_X_AMZ_TARGET")
+    if target:
+        # JSON protocols: X-Amz-Target is "<service prefix>.<Operation>".
+        return target.rsplit(".", 1)[-1], service, "json", None
+    if service == "s3":
+        return _s3_operation(environ), service, "s3", None
+    params = _form_params(environ)
+    action = _one(params, "Action")
+    if not action:
+        return None, service, None, None
+    version = _one(params, "Version")
+    service = service or _SERVICE_BY_QUERY_VERSION.get(version or "")
+    return action, service, "ec2" if service == "ec2" else "query", version
+
+
+def _take_fault(operation: str, service: str | None) -> tuple[FaultRule, int] | None:
+    """The rule for this operation (a service-specific one first), counted as fired; None
+    when there is none or it is used up. Counting under the lock keeps `times` exact with
+    concurrent requests."""
+    with _FAULTS_LOCK:
+        for key in ((operation, service), (operation, None)):
+            rule = _FAULTS.get(key)
+            if rule is not None and rule.remaining != 0:
+                rule.fired += 1
+                return rule, rule.fired
+    return None
+
+
+def _fault_answer(rule: FaultRule, family: str, service: str | None, environ):
+    code, message, status = _FAULT_ANSWERS[(family, rule.mode)]
+    code, message, status = rule.code or code, rule.message or message, rule.status or status
+    request_id = str(uuid.uuid4())
+    if family == "json":
+        body = json.dumps({"__type": code, "message": message}).encode()
+        # The protocol version the request spoke (awsJson1_0 or 1_1).
+        content_type = environ.get("CONTENT_TYPE", "")
+        if not content_type.startswith("application/x-amz-json-"):
+            content_type = "application/x-amz-json-1.1"
+        headers = [("Content-Type", content_type), ("x-amzn-RequestId", request_id)]
+    else:
+        esc = xml_escape
+        if family == "ec2":
+            doc = (
+                f"<Response><Errors><Error><Code>{esc(code)}</Code><Message>{esc(message)}</Message></Error>"
+                f"</Errors><RequestID>{request_id}</RequestID></Response>"
+            )
+            headers = [("x-amzn-RequestId", request_id)]
+        elif family == "s3":
+            doc = (
+                f"<Error><Code>{esc(code)}</Code><Message>{esc(message)}</Message>"
+                f"<RequestId>{request_id}</RequestId><HostId>{request_id}</HostId></Error>"
+            )
+            headers = [("x-amz-request-id", request_id), ("x-amz-id-2", request_id)]
+        else:
+            xmlns = _QUERY_XMLNS.get(service or "")
+            root = f'<ErrorResponse xmlns="{xmlns}">' if xmlns else "<ErrorResponse>"
+            # Sender for the client's fault (throttling), Receiver for the server's.
+            fault_type = "Sender" if status < 500 else "Receiver"
+            doc = (
+                f"{root}<Error><Type>{fault_type}</Type>"
+                f"<Code>{esc(code)}</Code><Message>{esc(message)}</Message></Error>"
+                f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+            )
+            headers = [("x-amzn-RequestId", request_id)]
+        body = f'<?xml version="1.0" encoding="UTF-8"?>\n{doc}'.encode()
+        if environ.get("REQUEST_METHOD") == "HEAD":
+            body = b""  # a HEAD answer has no body (S3's HeadObject errors are status-only)
+        headers.append(("Content-Type", "application/xml" if family == "s3" else "text/xml"))
+    if rule.retry_after_ms is not None:
+        headers.append(("x-amz-retry-after", str(rule.retry_after_ms)))
+    headers.append(("Content-Length", str(len(body))))
+    try:
+        phrase = http.HTTPStatus(status).phrase
+    except ValueError:  # a status override without a standard name, e.g. 499
+        phrase = "Error"
+    return f"{status} {phrase}", headers, body
+
+
+def _get_faults(query: dict, body: bytes):
+    with _FAULTS_LOCK:
+        return [r.to_json() for r in sorted(_FAULTS.values(), key=lambda r: r.created)]
+
+
+def _post_faults(query: dict, body: bytes):
+    rule = _fault_rule_from_json(body)
+    with _FAULTS_LOCK:
+        replaced = _FAULTS.pop((rule.action, rule.service), None) is not None
+        _FAULTS[(rule.action, rule.service)] = rule
+        return {"rule": rule.to_json(), "replaced": replaced}
+
+
+def _delete_faults(query: dict, body: bytes):
+    return {"cleared": _clear_faults(_one(query, "action"), _one(query, "service"))}
+
+
 def _one(query: dict, key: str) -> str | None:
     values = query.get(key)
     return values[0] if values else None
@@ -633,7 +994,7 @@ def _lookup_group(name: str | None) -> tuple[AutoScalingBackend, FakeAutoScaling
     return found[0]
 
 
-def _get_lifecycle_actions(query: dict):
+def _get_lifecycle_actions(query: dict, body: bytes):
     listed = []
     for backend in _all_backends():
         _expire_due(backend)
@@ -646,7 +1007,7 @@ def _get_lifecycle_actions(query: dict):
     return [a.to_json() for a in listed]
 
 
-def _get_warm_pool(query: dict):
+def _get_warm_pool(query: dict, body: bytes):
     for backend in _all_backends():
         _expire_due(backend)
     if "group" in query:
@@ -658,7 +1019,7 @@ def _get_warm_pool(query: dict):
     return [w.to_json() for w in listed]
 
 
-def _post_warm_pool_return(query: dict):
+def _post_warm_pool_return(query: dict, body: bytes):
     """What AWS does on a scale-out by one when the warm pool has an instance: it leaves the
     pool and counts toward the desired capacity (ec2-auto-scaling-warm-pools.html, "Warm
     pool"), with the group's scale-in protection setting (ec2-auto-scaling-instance-protection.html).
@@ -699,20 +1060,23 @@ def _post_warm_pool_return(query: dict):
     }
 
 
-def _post_reset(query: dict):
+def _post_reset(query: dict, body: bytes):
     cleared = warm = 0
     for backend in _all_backends():
         cleared += len(_actions(backend))
         _actions(backend).clear()
         warm += len(_warm(backend))
         _warm(backend).clear()
-    return {"cleared": cleared, "warm_pool_cleared": warm}
+    return {"cleared": cleared, "warm_pool_cleared": warm, "faults_cleared": _clear_faults()}
 
 
 _ENDPOINTS = {
     ("GET", "/_ext/lifecycle-actions"): _get_lifecycle_actions,
     ("GET", "/_ext/warm-pool"): _get_warm_pool,
     ("POST", "/_ext/warm-pool/return"): _post_warm_pool_return,
+    ("GET", "/_ext/faults"): _get_faults,
+    ("POST", "/_ext/faults"): _post_faults,
+    ("DELETE", "/_ext/faults"): _delete_faults,
     ("POST", "/_ext/reset"): _post_reset,
 }
 
@@ -740,11 +1104,16 @@ def _ext_app(environ, start_response):
     if handler is None:
         return reply("404 Not Found", {"error": f"no such endpoint: {method} {path}"})
     try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    request_body = environ["wsgi.input"].read(length) if length > 0 else b""
+    try:
         with _LOCK:
-            body = handler(query)
+            answer = handler(query, request_body)
     except _ExtError as err:
         return reply(err.status, {"error": str(err)})
-    return reply("200 OK", body)
+    return reply("200 OK", answer)
 
 
 class ExtDispatcher(DomainDispatcherApplication):
@@ -752,6 +1121,29 @@ class ExtDispatcher(DomainDispatcherApplication):
         path = environ.get("PATH_INFO", "")
         if path == "/_ext" or path.startswith("/_ext/"):
             return _ext_app(environ, start_response)
+        if path.startswith("/moto-api"):
+            # moto's reset clears the fault table too, like the registries on its backends:
+            # a rule left behind by one test must not throttle the next.
+            if path == "/moto-api/reset" and environ.get("REQUEST_METHOD") == "POST":
+                _clear_faults()
+            return super().__call__(environ, start_response)
+        if _FAULTS:  # unlocked peek: with no rule, a request is not even looked at
+            operation, service, family, _ = _identify(environ)
+            taken = _take_fault(operation, service) if operation else None
+            if taken is not None:
+                rule, nth = taken
+                limit = "" if rule.times is None else f"/{rule.times}"
+                print(
+                    f"moto_ext: fault {rule.mode} on {service or '?'}:{operation} ({nth}{limit})",
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if rule.delay_ms:
+                    time.sleep(rule.delay_ms / 1000)  # this request's thread only
+                if rule.mode != "delay" and family is not None:
+                    status, headers, body = _fault_answer(rule, family, service, environ)
+                    start_response(status, headers)
+                    return [body]
         return super().__call__(environ, start_response)
 
 

@@ -22,9 +22,11 @@ import time
 import unittest
 import urllib.error
 import urllib.request
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 HERE = Path(__file__).resolve().parent
@@ -73,27 +75,45 @@ def ext(path: str, method: str = "GET"):
         return json.load(r)
 
 
-def ext_error(path: str, method: str = "GET") -> tuple[int, str]:
+def ext_error(path: str, method: str = "GET", body: dict | None = None) -> tuple[int, str]:
     """The HTTP status and `error` message of a request that must fail."""
     try:
-        ext(path, method)
+        ext(path, method) if body is None else ext_post(path, body)
     except urllib.error.HTTPError as err:
         return err.code, json.load(err)["error"]
     raise AssertionError(f"{method} {path} succeeded")
+
+
+def ext_post(path: str, body: dict):
+    req = urllib.request.Request(
+        f"{URL}{path}", method="POST", data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        return json.load(r)
+
+
+def client(service: str, attempts: int | None = None):
+    """A boto3 client at the server; `attempts`: standard retry mode with that many attempts
+    in all (1 = no retry), else botocore's default."""
+    config = Config(s3={"addressing_style": "path"})
+    if attempts is not None:
+        config = config.merge(Config(retries={"mode": "standard", "total_max_attempts": attempts}))
+    return boto3.client(
+        service,
+        region_name="us-east-1",
+        endpoint_url=URL,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+        config=config,
+    )
 
 
 class AsgTestCase(unittest.TestCase):
     """Clients and helpers; the tests are in the subclasses."""
 
     def setUp(self) -> None:
-        kw = dict(
-            region_name="us-east-1",
-            endpoint_url=URL,
-            aws_access_key_id="test",
-            aws_secret_access_key="test",
-        )
-        self.ec2 = boto3.client("ec2", **kw)
-        self.asg = boto3.client("autoscaling", **kw)
+        self.ec2 = client("ec2")
+        self.asg = client("autoscaling")
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -489,6 +509,201 @@ class WarmPoolTest(AsgTestCase):
         self.assertEqual(len(ext("/_ext/warm-pool")), 1)
         urllib.request.urlopen(urllib.request.Request(f"{URL}/moto-api/reset", method="POST", data=b""))
         self.assertEqual(ext("/_ext/warm-pool"), [])
+
+
+class FaultTest(AsgTestCase):
+    """POST /_ext/faults: AWS's own throttling and error documents, and delays, per operation."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        ext("/_ext/faults", "DELETE")
+        self.addCleanup(ext, "/_ext/faults", "DELETE")  # the other test classes share the server
+        # One attempt: the first answer is what the test sees.
+        self.ec2_1 = client("ec2", attempts=1)
+        self.asg_1 = client("autoscaling", attempts=1)
+
+    def fault(self, **rule) -> dict:
+        return ext_post("/_ext/faults", rule)["rule"]
+
+    def rules(self) -> dict[str, dict]:
+        return {r["action"]: r for r in ext("/_ext/faults")}
+
+    def error_of(self, call, *args, **kwargs) -> tuple[dict, int, dict]:
+        """(Error, HTTP status, ResponseMetadata) of a call that must fail."""
+        with self.assertRaises(ClientError) as err:
+            call(*args, **kwargs)
+        response = err.exception.response
+        return response["Error"], response["ResponseMetadata"]["HTTPStatusCode"], response["ResponseMetadata"]
+
+    def test_throttling_is_each_services_own_throttle(self) -> None:
+        self.fault(action="DescribeAutoScalingGroups", mode="throttle")
+        self.fault(action="DescribeInstances", mode="throttle")
+        error, status, meta = self.error_of(self.asg_1.describe_auto_scaling_groups)
+        self.assertEqual(
+            (error["Code"], error["Message"], error["Type"], status), ("Throttling", "Rate exceeded", "Sender", 400)
+        )
+        self.assertTrue(meta["RequestId"])
+        error, status, meta = self.error_of(self.ec2_1.describe_instances)
+        self.assertEqual(
+            (error["Code"], error["Message"], status), ("RequestLimitExceeded", "Request limit exceeded.", 503)
+        )
+        self.assertTrue(meta["RequestId"], "EC2's <RequestID> is parsed")
+        fired = {a: r["fired"] for a, r in self.rules().items()}
+        self.assertEqual(fired, {"DescribeAutoScalingGroups": 1, "DescribeInstances": 1})
+
+    def test_error_mode_is_a_500_in_the_same_shape(self) -> None:
+        self.fault(action="DescribeLifecycleHooks", mode="error")
+        self.fault(action="DescribeInstances", mode="error")
+        error, status, _ = self.error_of(self.asg_1.describe_lifecycle_hooks, AutoScalingGroupName="any")
+        self.assertEqual((error["Code"], error["Type"], status), ("InternalFailure", "Receiver", 500))
+        error, status, _ = self.error_of(self.ec2_1.describe_instances)
+        self.assertEqual((error["Code"], status), ("InternalError", 500))
+
+    def test_times_then_moto_answers_again(self) -> None:
+        name, ids = self.group(1)
+        self.fault(action="DescribeAutoScalingGroups", mode="throttle", times=2)
+        for _ in range(2):
+            error, _, _ = self.error_of(self.asg_1.describe_auto_scaling_groups, AutoScalingGroupNames=[name])
+            self.assertEqual(error["Code"], "Throttling")
+        groups = self.asg_1.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        self.assertEqual([i["InstanceId"] for i in groups[0]["Instances"]], ids)
+        rule = self.rules()["DescribeAutoScalingGroups"]
+        self.assertEqual((rule["times"], rule["fired"], rule["remaining"], rule["active"]), (2, 2, 0, False))
+
+    def test_an_sdk_retries_through_fewer_throttles_than_its_attempts(self) -> None:
+        self.fault(action="DescribeInstances", mode="throttle", times=2)
+        client("ec2", attempts=3).describe_instances()  # throttled, throttled, answered
+        self.assertEqual(self.rules()["DescribeInstances"]["fired"], 2)
+
+    def test_delay_delays_then_passes_on(self) -> None:
+        name, ids = self.group(1)
+        self.fault(action="DescribeAutoScalingGroups", mode="delay", delay_ms=700, times=1)
+        start = time.monotonic()
+        groups = self.asg_1.describe_auto_scaling_groups(AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        self.assertGreaterEqual(time.monotonic() - start, 0.7)
+        self.assertEqual(groups[0]["AutoScalingGroupName"], name)
+        start = time.monotonic()
+        self.asg_1.describe_auto_scaling_groups(AutoScalingGroupNames=[name])
+        self.assertLess(time.monotonic() - start, 0.7, "times=1: only the first call waits")
+        # A delay before a throttle.
+        self.fault(action="DescribeInstances", mode="throttle", delay_ms=500)
+        start = time.monotonic()
+        self.assertEqual(self.error_of(self.ec2_1.describe_instances)[0]["Code"], "RequestLimitExceeded")
+        self.assertGreaterEqual(time.monotonic() - start, 0.5)
+
+    def test_clearing_restores_normal_answers(self) -> None:
+        self.fault(action="DescribeInstances", mode="throttle")
+        self.fault(action="DescribeAutoScalingGroups", mode="throttle")
+        self.assertEqual(ext("/_ext/faults?action=DescribeInstances", "DELETE"), {"cleared": 1})
+        self.ec2_1.describe_instances()
+        self.assertEqual(list(self.rules()), ["DescribeAutoScalingGroups"])
+        self.assertEqual(ext("/_ext/faults", "DELETE"), {"cleared": 1})
+        self.asg_1.describe_auto_scaling_groups()
+        # Both resets clear the table too.
+        self.fault(action="DescribeInstances", mode="throttle")
+        self.assertEqual(ext("/_ext/reset", "POST")["faults_cleared"], 1)
+        self.ec2_1.describe_instances()
+        self.fault(action="DescribeInstances", mode="throttle")
+        urllib.request.urlopen(urllib.request.Request(f"{URL}/moto-api/reset", method="POST", data=b""))
+        self.assertEqual(ext("/_ext/faults"), [])
+        self.ec2_1.describe_instances()
+
+    def test_a_request_body_reaches_moto_intact_when_no_rule_matches(self) -> None:
+        self.fault(action="DescribeInstances", mode="throttle")  # with a rule, every request is read
+        name, ids = self.group(3)  # CreateLaunchTemplate, CreateAutoScalingGroup: form bodies
+        self.asg_1.set_instance_protection(AutoScalingGroupName=name, InstanceIds=ids[1:], ProtectedFromScaleIn=True)
+        instances = self.asg_1.describe_auto_scaling_instances(InstanceIds=ids)["AutoScalingInstances"]
+        self.assertEqual(
+            {i["InstanceId"]: i["ProtectedFromScaleIn"] for i in instances}, {ids[0]: False, ids[1]: True, ids[2]: True}
+        )
+        self.assertEqual(self.rules()["DescribeInstances"]["fired"], 0)
+
+    def test_service_disambiguates_and_a_new_rule_replaces_the_old(self) -> None:
+        # DescribeTags is an operation of both Auto Scaling and EC2.
+        first = ext_post("/_ext/faults", {"action": "DescribeTags", "service": "autoscaling", "mode": "error"})
+        self.assertFalse(first["replaced"])
+        again = ext_post("/_ext/faults", {"action": "DescribeTags", "service": "autoscaling", "mode": "throttle"})
+        self.assertTrue(again["replaced"])
+        self.assertEqual(self.error_of(self.asg_1.describe_tags)[0]["Code"], "Throttling")
+        self.ec2_1.describe_tags()
+        (rule,) = ext("/_ext/faults")
+        self.assertEqual((rule["service"], rule["mode"], rule["fired"]), ("autoscaling", "throttle", 1))
+
+    def test_json_and_s3_protocols(self) -> None:
+        secrets, s3 = client("secretsmanager", attempts=1), client("s3", attempts=1)
+        secrets.create_secret(Name="py-ext-fault", SecretString="x")
+        s3.create_bucket(Bucket="py-ext-fault")
+        self.fault(action="GetSecretValue", mode="throttle")
+        error, status, _ = self.error_of(secrets.get_secret_value, SecretId="py-ext-fault")
+        self.assertEqual((error["Code"], error["Message"], status), ("ThrottlingException", "Rate exceeded", 400))
+        for action, call in [
+            ("PutObject", lambda: s3.put_object(Bucket="py-ext-fault", Key="a/b", Body=b"1")),
+            ("GetObject", lambda: s3.get_object(Bucket="py-ext-fault", Key="a/b")),
+            ("ListObjectsV2", lambda: s3.list_objects_v2(Bucket="py-ext-fault", Prefix="a/")),
+        ]:
+            with self.subTest(action=action):
+                call()  # no rule yet: moto answers
+                self.fault(action=action, mode="throttle", times=1)
+                error, status, _ = self.error_of(call)
+                self.assertEqual((error["Code"], status), ("SlowDown", 503))
+        ext("/_ext/faults", "DELETE")
+        self.assertEqual(secrets.get_secret_value(SecretId="py-ext-fault")["SecretString"], "x")
+
+    def test_overrides_and_retry_after(self) -> None:
+        self.fault(
+            action="DescribeWarmPool", mode="error", code="AccessDenied", status=403, message="no", retry_after_ms=5
+        )
+        error, status, meta = self.error_of(self.asg_1.describe_warm_pool, AutoScalingGroupName="any")
+        self.assertEqual((error["Code"], error["Message"], error["Type"]), ("AccessDenied", "no", "Sender"))
+        self.assertEqual(status, 403)
+        self.assertEqual(meta["HTTPHeaders"]["x-amz-retry-after"], "5")
+
+    def test_the_raw_documents(self) -> None:
+        """The bytes on the wire, for unsigned requests (the service then comes from Version)."""
+        self.fault(action="DescribeAutoScalingGroups", mode="throttle")
+        self.fault(action="DescribeInstances", mode="error", status=499)
+
+        def post(form: str) -> tuple[int, dict, ET.Element]:
+            req = urllib.request.Request(
+                f"{URL}/",
+                method="POST",
+                data=form.encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+            )
+            try:
+                urllib.request.urlopen(req, timeout=10)
+            except urllib.error.HTTPError as err:
+                return err.code, dict(err.headers), ET.fromstring(err.read())
+            raise AssertionError(f"{form} succeeded")
+
+        status, headers, root = post("Action=DescribeAutoScalingGroups&Version=2011-01-01")
+        ns = "{http://autoscaling.amazonaws.com/doc/2011-01-01/}"
+        self.assertEqual((status, root.tag), (400, f"{ns}ErrorResponse"))
+        fields = {child.tag.removeprefix(ns): child.text for child in root.find(f"{ns}Error")}
+        self.assertEqual(fields, {"Type": "Sender", "Code": "Throttling", "Message": "Rate exceeded"})
+        self.assertEqual(root.find(f"{ns}RequestId").text, headers["x-amzn-RequestId"])
+
+        status, headers, root = post("Action=DescribeInstances&Version=2016-11-15")
+        self.assertEqual((status, root.tag), (499, "Response"))
+        self.assertEqual(root.find("Errors/Error/Code").text, "InternalError")
+        self.assertEqual(root.find("RequestID").text, headers["x-amzn-RequestId"])
+
+    def test_invalid_rules_are_refused_naming_the_field(self) -> None:
+        for rule, expected in [
+            ({"mode": "throttle"}, "action must be an operation name"),
+            ({"action": "DescribeInstances", "mode": "slow"}, "mode must be one of"),
+            ({"action": "DescribeInstances", "mode": "delay"}, "mode delay needs delay_ms > 0"),
+            ({"action": "DescribeInstances", "mode": "throttle", "times": 0}, "times must be an integer >= 1"),
+            ({"action": "DescribeInstances", "mode": "throttle", "time": 3}, "unknown field(s) ['time']"),
+            ({"action": "DescribeInstances", "mode": "delay", "delay_ms": 5, "code": "X"}, "throttle and error only"),
+            ({"action": "DescribeInstances", "mode": "throttle", "service": "EC2"}, "service must be a SigV4 signing"),
+        ]:
+            with self.subTest(rule=rule):
+                status, error = ext_error("/_ext/faults", "POST", rule)
+                self.assertEqual(status, 400)
+                self.assertIn(expected, error)
+        self.assertEqual(ext("/_ext/faults"), [])
+        self.assertIn("POST /_ext/faults", ext("/_ext/")["endpoints"])
 
 
 if __name__ == "__main__":
