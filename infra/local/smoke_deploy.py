@@ -446,6 +446,49 @@ def watch_schedule(aws, jenkins: str, since: datetime, timeout: float) -> None:
             print(f"    error: {line[:300]}")
 
 
+def failed_event_reaches_the_dead_letter_queue(aws) -> None:
+    """A terminate event of our hook whose handling fails (a group no pool names) is not
+    lost: handle-interruption fails it, Lambda retries it, and it lands in the stack's
+    dead-letter queue (ministack models the async retries and the on-failure routing:
+    services/lambda_svc.py, the async retry loop)."""
+    cfn, lam, sqs = aws("cloudformation"), aws("lambda"), aws("sqs")
+    template = json.loads((RUN / "template.expanded.json").read_text())
+    function = f"{STACK}-handle-interruption"
+    # ministack's CloudFormation creates functions without DeadLetterConfig (_lambda_create
+    # copies neither it nor VpcConfig): apply the template's value as CloudFormation would.
+    wanted = template["Resources"]["HandleInterruptionFunction"]["Properties"]["DeadLetterConfig"]
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=STACK)["Stacks"][0]["Outputs"]}
+    queue_url = outputs["InterruptionDeadLetterQueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    if wanted != {"TargetArn": {"Fn::GetAtt": ["InterruptionDeadLetterQueue", "Arn"]}}:
+        raise Failed(f"the template's DeadLetterConfig of handle-interruption is {wanted}, not the stack's queue")
+    lam.update_function_configuration(FunctionName=function, DeadLetterConfig={"TargetArn": queue_arn})
+    # EventBridge refuses aws.* sources from PutEvents (ministack as AWS), so the event is
+    # handed to Lambda the way a rule target does: an asynchronous invocation.
+    event = {
+        "version": "0", "id": "smoke-lost-1", "detail-type": "EC2 Instance-terminate Lifecycle Action",
+        "source": "aws.autoscaling", "account": "000000000000", "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "region": REGION, "resources": [],
+        "detail": {
+            "LifecycleActionToken": "smoke-token", "AutoScalingGroupName": "ci-no-pool",
+            "LifecycleHookName": f"{STACK}-drain", "EC2InstanceId": "i-0123456789abcdef0",
+            "LifecycleTransition": "autoscaling:EC2_INSTANCE_TERMINATING",
+        },
+    }
+    lam.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps(event).encode())
+    say(f"invoked {function} asynchronously with a terminate event of hook {STACK}-drain on group ci-no-pool (in no pool): it must fail")
+
+    def dead_lettered():
+        got = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=1, WaitTimeSeconds=1).get("Messages", [])
+        return got[0] if got else None
+
+    message = wait_until("the failed event in the dead-letter queue", dead_lettered, 60, 1)
+    body = message.get("Body", "")
+    if "ci-no-pool" not in body:
+        raise Failed(f"the dead-letter queue holds something else: {body[:300]}")
+    say(f"the failed event is in the dead-letter queue after Lambda's retries ({len(body)} bytes, names group ci-no-pool)")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--schedule-timeout", type=float, default=150, help="seconds to wait for the scheduled run (rate(1 minute): first run about 60 s after creation)")
@@ -460,6 +503,7 @@ def main() -> int:
         since = datetime.now(timezone.utc) - timedelta(seconds=5)
         deploy(endpoint, aws, jenkins)
         watch_schedule(aws, jenkins, since, args.schedule_timeout)
+        failed_event_reaches_the_dead_letter_queue(aws)
         say(f"ok: stack CREATE_COMPLETE and a scheduled publish-workload run seen, {time.time() - began:.0f} s in all")
         return 0
     except Failed as failure:

@@ -31,6 +31,8 @@ fn template_deploys_into_ministack_and_the_schedule_runs_publish_workload() {
         "stack ci-fleet-smoke-vpc (SubnetIds=",
         "alarms per stack, side by side",
         "dashboards side by side",
+        // A terminate event whose handling fails is not lost.
+        "the failed event is in the dead-letter queue after Lambda's retries",
         "GET /queue/api/json",
     ] {
         assert!(
