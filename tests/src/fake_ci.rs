@@ -129,6 +129,17 @@ impl FakeCi {
         .await;
     }
 
+    /// Makes every answer wait `delay_ms` first (`POST /_fake/fault {"delay_ms": …}`): a
+    /// slow but working server; 0 restores it.
+    pub async fn slow(&self, delay_ms: u64) {
+        self.control(
+            reqwest::Method::POST,
+            "/_fake/fault",
+            Some(&json!({ "mode": "none", "delay_ms": delay_ms })),
+        )
+        .await;
+    }
+
     /// The requests the fake has recorded (`GET /_fake/requests`): the items of the JSON
     /// array it returns (or of its `"requests"` member).
     pub async fn requests(&self) -> Vec<Value> {

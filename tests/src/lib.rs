@@ -18,6 +18,7 @@
 pub mod asg;
 pub mod commands;
 pub mod fake_ci;
+pub mod faults;
 pub mod local_aws;
 pub mod names;
 pub mod paths;

@@ -24,6 +24,8 @@ pub struct RequestRecord {
 pub struct World {
     pub state: FakeState,
     pub fault: Fault,
+    /// Every answer (fault or not) waits this long first: a slow but working server.
+    pub delay_ms: u64,
     pub requests: Vec<RequestRecord>,
     pub sessions: Sessions,
 }

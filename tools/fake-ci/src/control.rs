@@ -13,7 +13,11 @@ use crate::state::FakeState;
 
 #[derive(Deserialize)]
 struct FaultRequest {
+    #[serde(default)]
     mode: Fault,
+    /// Answer every request this late (a slow server), with or without a fault.
+    #[serde(default)]
+    delay_ms: u64,
 }
 
 pub fn handle(app: &App, req: &Req) -> Response<Body> {
@@ -32,16 +36,25 @@ pub fn handle(app: &App, req: &Req) -> Response<Body> {
             Err(error) => bad_request(&format!("invalid state document: {error}")),
         },
         (&Method::GET, "/_fake/fault") => {
-            http::json(StatusCode::OK, &json!({"mode": app.world().fault}))
+            let world = app.world();
+            http::json(
+                StatusCode::OK,
+                &json!({"mode": world.fault, "delay_ms": world.delay_ms}),
+            )
         }
         (&Method::POST, "/_fake/fault") => {
             match serde_json::from_slice::<FaultRequest>(&req.body) {
                 Ok(request) => {
-                    app.world().fault = request.mode;
-                    http::json(StatusCode::OK, &json!({"mode": request.mode}))
+                    let mut world = app.world();
+                    world.fault = request.mode;
+                    world.delay_ms = request.delay_ms;
+                    http::json(
+                        StatusCode::OK,
+                        &json!({"mode": request.mode, "delay_ms": request.delay_ms}),
+                    )
                 }
                 Err(error) => bad_request(&format!(
-                    "invalid fault: {error}; expected {{\"mode\": none|http-500|html-login|garbage|hang|empty-200|unauthorized}}"
+                    "invalid fault: {error}; expected {{\"mode\": none|http-500|html-login|garbage|hang|empty-200|unauthorized, \"delay_ms\": N}}"
                 )),
             }
         }

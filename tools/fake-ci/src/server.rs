@@ -61,7 +61,10 @@ async fn handle(State(app): State<App>, request: Request) -> Response<Body> {
     let response = if req.path == "/_fake" || req.path.starts_with("/_fake/") {
         control::handle(&app, &req)
     } else {
-        let fault = record(&app, &req);
+        let (fault, delay_ms) = record(&app, &req);
+        if delay_ms > 0 {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+        }
         match fault {
             Fault::Hang => {
                 // Never answer; the client's timeout is what is under test.
@@ -80,7 +83,8 @@ async fn handle(State(app): State<App>, request: Request) -> Response<Body> {
     response
 }
 
-fn record(app: &App, req: &Req) -> Fault {
+/// Logs the request; returns the fault and delay in force.
+fn record(app: &App, req: &Req) -> (Fault, u64) {
     let mut world = app.world();
     let identity = auth::identify(req, &world.state, app.kind == Kind::TeamCity);
     let entry = RequestRecord {
@@ -91,5 +95,5 @@ fn record(app: &App, req: &Req) -> Fault {
         auth_kind: identity.kind().to_owned(),
     };
     world.requests.push(entry);
-    world.fault
+    (world.fault, world.delay_ms)
 }
