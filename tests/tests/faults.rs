@@ -315,3 +315,27 @@ async fn a_slow_ci_server_does_not_starve_the_heartbeats() {
     );
     assert_eq!(states(&s.c, &s.group).await[&id], "Terminating:Wait");
 }
+
+/// R20: an AWS call that stalls is cut at the SDK's operation timeout (15 s, retries
+/// included), so one stalled read cannot eat a whole Lambda run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_aws_call_is_cut_at_its_operation_timeout() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let s = Stack::new("flt-stall", "flt", 1).await;
+    let fake = FakeCi::start(CiKind::Jenkins, &jenkins(vec![agent(&s.ids[0], false)]));
+    faults::add(
+        s.aws,
+        json!({"service": "autoscaling", "action": "DescribeAutoScalingGroups", "mode": "delay", "delay_ms": 60000}),
+    );
+    let started = Instant::now();
+    let output = run(protect_command(&s, &fake, &[]), &[]);
+    let took = started.elapsed();
+    faults::clear(s.aws, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "{stderr}");
+    assert!(stderr.contains("DescribeAutoScalingGroups"), "{stderr}");
+    assert!(
+        took < Duration::from_secs(30),
+        "cut at the operation timeout, took {took:?}"
+    );
+}

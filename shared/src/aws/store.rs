@@ -6,6 +6,13 @@ use aws_sdk_s3::primitives::ByteStream;
 use crate::error::{Error, Result};
 use crate::ports::store::ObjectStore;
 
+/// The largest object ci-fleet reads (a pass list of ~100,000 test ids is ~8 MiB): a
+/// planted or runaway object must not exhaust a 128 MB function (reliability review R10).
+pub const MAX_OBJECT_BYTES: i64 = 16 * 1024 * 1024;
+/// The most keys one listing returns (a thousand a page): a prefix flooded with objects
+/// must not hold a function past its timeout.
+pub const MAX_LISTED_KEYS: usize = 20_000;
+
 pub struct S3Store {
     client: aws_sdk_s3::Client,
     bucket: String,
@@ -46,6 +53,13 @@ impl ObjectStore for S3Store {
             .send()
             .await
         {
+            Ok(output) if output.content_length().unwrap_or(0) > MAX_OBJECT_BYTES => {
+                Err(Error::Failed(format!(
+                    "s3://{}/{key} is {} bytes, more than the {MAX_OBJECT_BYTES} ci-fleet reads: left unread",
+                    self.bucket,
+                    output.content_length().unwrap_or(0)
+                )))
+            }
             Ok(output) => {
                 let body = output
                     .body
@@ -99,6 +113,12 @@ impl ObjectStore for S3Store {
                     .iter()
                     .filter_map(|o| o.key().map(str::to_owned)),
             );
+            if keys.len() > MAX_LISTED_KEYS {
+                return Err(Error::Failed(format!(
+                    "s3://{}/{prefix} lists more than {MAX_LISTED_KEYS} objects: not read",
+                    self.bucket
+                )));
+            }
         }
         keys.sort();
         Ok(keys)

@@ -177,19 +177,44 @@ pub(crate) struct PartsRead {
     pub corrupt: Vec<String>,
 }
 
-/// Adds the tests of each part to `tests`. A corrupt part is skipped with a warning and
-/// left in place (it may be evidence; deleting it could lose a part a human can fix).
+/// What reading one part found: gone, a part, or a corrupt object.
+type PartAnswer = Result<Option<std::result::Result<Part, String>>>;
+
+/// One part, boxed: a fn, not a closure returning an `async` block, whose future rustc
+/// cannot prove `Send` for every lifetime (the Lambda handlers' futures must be).
+fn read_part<'a>(
+    store: &'a dyn ObjectStore,
+    object: &'a String,
+) -> futures_util::future::BoxFuture<'a, (&'a String, PartAnswer)> {
+    Box::pin(async move { (object, read_json::<Part>(store, object).await) })
+}
+
+/// Parts read at once: the seal races the two-minute notice, and thousands of parts
+/// (one every few seconds per executor for hours) read one by one would not fit in it.
+const PARTS_AT_ONCE: usize = 32;
+
+/// Adds the tests of each part to `tests`, reading `PARTS_AT_ONCE` at a time. A corrupt
+/// part is skipped with a warning and left in place (it may be evidence; deleting it could
+/// lose a part a human can fix).
 pub(crate) async fn read_parts(
     store: &dyn ObjectStore,
     parts: &[String],
     tests: &mut BTreeSet<String>,
 ) -> Result<PartsRead> {
+    use futures_util::stream::{self, StreamExt};
     let mut out = PartsRead {
         read: Vec::new(),
         corrupt: Vec::new(),
     };
-    for object in parts {
-        match read_json::<Part>(store, object).await? {
+    // The futures are made up front: a closure kept in the stream would again be one
+    // rustc cannot prove `Send` for every lifetime.
+    let reads: Vec<_> = parts
+        .iter()
+        .map(|object| read_part(store, object))
+        .collect();
+    let mut answers = stream::iter(reads).buffered(PARTS_AT_ONCE);
+    while let Some((object, answer)) = answers.next().await {
+        match answer? {
             // Listed a moment ago, gone now: someone cleaned up; nothing to add.
             None => {}
             Some(Ok(part)) => {

@@ -39,19 +39,38 @@ pub async fn seal(
     objects.push(layout::legacy_claim(instance_id));
     let claims =
         futures_util::future::join_all(objects.iter().map(|o| read_claim_object(store, o))).await;
+    // Each executor's build at once: the notice is two minutes for all of them.
+    let sealed = futures_util::future::join_all(
+        claims
+            .into_iter()
+            .map(|claim| seal_one(store, claim, reason, at)),
+    )
+    .await;
     let mut sealing = Sealing::default();
-    for claim in claims {
-        let sealed = match claim {
-            Ok(None) => continue,
-            Ok(Some(claim)) => seal_claim(store, claim, reason, at).await,
-            Err(e) => Err(e),
-        };
-        match sealed {
+    for outcome in sealed.into_iter().flatten() {
+        match outcome {
             Ok(outcome) => sealing.outcomes.push(outcome),
             Err(e) => sealing.errors.push(e),
         }
     }
     Ok(sealing)
+}
+
+/// One claim's seal, boxed: a fn, not a closure returning an `async` block, whose future
+/// rustc cannot prove `Send` for every lifetime (the Lambda handlers' futures must be).
+fn seal_one<'a>(
+    store: &'a dyn ObjectStore,
+    claim: Result<Option<Claim>>,
+    reason: &'a str,
+    at: DateTime<Utc>,
+) -> futures_util::future::BoxFuture<'a, Option<Result<SealOutcome>>> {
+    Box::pin(async move {
+        match claim {
+            Ok(None) => None,
+            Ok(Some(claim)) => Some(seal_claim(store, claim, reason, at).await),
+            Err(e) => Some(Err(e)),
+        }
+    })
 }
 
 async fn seal_claim(
