@@ -362,7 +362,7 @@ async fn the_terminate_hook_reads_only_the_terminating_agent(kind: CiKind) {
             Vec::<String>::new(),
             "{kind:?}: {requests:#?}"
         );
-        // Jenkins: state, toggle, state, idle; TeamCity: enabled, enabledInfo, build.
+        // Jenkins: state, mark, state, idle; TeamCity: enabled, enabledInfo, enabled, build.
         assert!(requests.len() <= 4, "{kind:?}: {requests:#?}");
     }
 }

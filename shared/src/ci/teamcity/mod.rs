@@ -13,6 +13,7 @@ use serde::Deserialize;
 
 use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
+use crate::ci::kind::CiKind;
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
 use rules::CiSnapshot;
@@ -126,6 +127,22 @@ impl CiServer for TeamCity {
                 Some(("application/json", body)),
             )
             .await?;
+        // Verified, as on Jenkins: an agent still enabled is an error the caller's retry
+        // redoes, never "taken offline".
+        let after: EnabledJson = self
+            .http
+            .get_json(&format!("{path}?fields=id,enabled"))
+            .await?;
+        if after.enabled {
+            return Err(CiError {
+                kind: CiKind::TeamCity,
+                method: "PUT",
+                url: format!("{path}/enabledInfo"),
+                problem: Problem::Refused(format!(
+                    "agent {agent} is still enabled after the disable"
+                )),
+            });
+        }
         Ok(OfflineChange::TakenOffline)
     }
 
