@@ -151,3 +151,45 @@ impl ObjectStore for NoBucket {
 fn no_bucket() -> Error {
     Error::config("CHECKPOINT_BUCKET", "not set for this function")
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_s3::operation::get_object::GetObjectOutput;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    /// An object larger than ci-fleet ever writes (planted, or runaway) is refused by name
+    /// before its body is read: a 128 MB function is not exhausted by it (R10).
+    #[tokio::test]
+    async fn an_object_over_the_cap_is_refused_unread() {
+        let huge = mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(|r| r.bucket() == Some("ckpt") && r.key() == Some("checkpoints/k/part"))
+            .then_output(|| {
+                GetObjectOutput::builder()
+                    .content_length(MAX_OBJECT_BYTES + 1)
+                    .body(ByteStream::from_static(b"{}"))
+                    .build()
+            });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&huge]);
+        let error = S3Store::new(client, "ckpt")
+            .get("checkpoints/k/part")
+            .await
+            .expect_err("refused");
+        assert!(
+            error.to_string().contains("s3://ckpt/checkpoints/k/part")
+                && error.to_string().contains("left unread"),
+            "{error}"
+        );
+
+        let small = mock!(aws_sdk_s3::Client::get_object).then_output(|| {
+            GetObjectOutput::builder()
+                .content_length(2)
+                .body(ByteStream::from_static(b"{}"))
+                .build()
+        });
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&small]);
+        let body = S3Store::new(client, "ckpt").get("k").await.expect("reads");
+        assert_eq!(body.as_deref(), Some(&b"{}"[..]));
+    }
+}

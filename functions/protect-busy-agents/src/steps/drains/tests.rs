@@ -167,3 +167,59 @@ async fn drains_are_heartbeated_even_when_the_groups_and_the_ci_server_cannot_be
         "nothing completed"
     );
 }
+
+/// A draining agent missing from one snapshot (TeamCity's offset paging under churn, a
+/// rename) is asked alone before its drain counts as done: busy there, it keeps its
+/// instance (R12).
+#[tokio::test]
+async fn an_agent_missing_from_the_snapshot_is_asked_alone() {
+    let mut w = world(
+        vec![
+            group_instance("i-000000f1")
+                .in_state("Terminating:Wait")
+                .build(),
+        ],
+        None,
+        vec![],
+    );
+    let missing = CiSnapshot {
+        agents: vec![],
+        queue: vec![],
+    };
+    let asked_alone = CiSnapshot {
+        agents: vec![agent("i-000000f1").busy(1).offline("").build()],
+        queue: vec![],
+    };
+    let ci = std::sync::Arc::new(shared::testing::FakeCi::scripted(vec![
+        Some(missing),
+        Some(asked_alone),
+    ]));
+    w.protector.ports.ci = ci.clone();
+    w.ci = ci;
+    let record = DrainRecord {
+        instance_id: "i-000000f1".into(),
+        pool: "linux".into(),
+        group: "ci-linux".into(),
+        hook: "drain".into(),
+        token: None,
+        agent_names: vec!["i-000000f1".into()],
+        started_at: ago(60),
+        deadline: ago(60) + chrono::Duration::hours(2),
+        heartbeat_timeout_seconds: 600,
+        last_heartbeat_at: ago(60),
+    };
+    w.store
+        .put(
+            &drain_key("i-000000f1"),
+            serde_json::to_vec(&record).expect("json"),
+        )
+        .await
+        .expect("puts");
+    let response = w.protector.run(now()).await.expect("runs");
+    assert_eq!(
+        response.drains[0].step,
+        DrainStep::Wait,
+        "busy when asked alone"
+    );
+    assert!(w.groups.completed.lock().expect("lock").is_empty());
+}
