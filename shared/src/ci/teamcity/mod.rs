@@ -148,26 +148,24 @@ impl CiServer for TeamCity {
 
     #[tracing::instrument(name = "teamcity.bring_online", skip(self, our_reason))]
     async fn bring_online(&self, agent: &str, our_reason: &str) -> Result<OnlineChange, CiError> {
+        // The agent's own enabledInfo resource: the agent bean exports enabledInfo only to
+        // users with "View agent details" (TR model/agent/Agent.java), this one to anyone
+        // who may see the agent, so the disable comment stays readable.
         #[derive(Deserialize)]
-        struct StateJson {
+        struct EnabledInfoJson {
+            status: bool,
             #[serde(default)]
-            enabled: bool,
-            #[serde(rename = "enabledInfo", default)]
-            enabled_info: Option<wire::EnabledInfoJson>,
+            comment: Option<wire::CommentJson>,
         }
         let path = agent_path(agent);
-        let state: StateJson = self
+        let info: EnabledInfoJson = self
             .http
-            .get_json(&format!(
-                "{path}?fields=id,enabled,enabledInfo(comment(text))"
-            ))
+            .get_json(&format!("{path}/enabledInfo?fields=status,comment(text)"))
             .await?;
-        if state.enabled {
+        if info.status {
             return Ok(OnlineChange::AlreadyOnline);
         }
-        let comment = (state.enabled_info)
-            .and_then(|i| i.comment)
-            .and_then(|c| c.text);
+        let comment = info.comment.and_then(|c| c.text);
         if comment.as_deref() != Some(our_reason) {
             return Ok(OnlineChange::OfflineForAnotherReason);
         }

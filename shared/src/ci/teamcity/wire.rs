@@ -206,6 +206,18 @@ mod tests {
         assert_eq!(parse_teamcity_time("2020-08-03"), None);
     }
 
+    /// A build the token may not view is still reported, as an empty stub without an id
+    /// (TR model/agent/Agent.java: Build.getNoPermissionsBuild): the agent is busy, never
+    /// idle (reliability review R16b).
+    #[test]
+    fn a_build_the_token_cannot_see_still_makes_the_agent_busy() {
+        let agent: AgentJson = serde_json::from_str(
+            r#"{"id":7,"name":"a","connected":true,"enabled":true,"authorized":true,"build":{}}"#,
+        )
+        .expect("parses");
+        assert_eq!(agent.into_agent().busy_executors, 1);
+    }
+
     #[test]
     fn missing_booleans_mean_false() {
         let agent: AgentJson = serde_json::from_str(
