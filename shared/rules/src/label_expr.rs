@@ -83,7 +83,8 @@ impl LabelExpr {
 impl fmt::Display for LabelExpr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fn atom(f: &mut fmt::Formatter<'_>, name: &str) -> fmt::Result {
-            if name.chars().all(is_plain_atom_char) && !name.contains("->") {
+            // An empty label prints quoted: bare, it would print nothing, which does not parse.
+            if !name.is_empty() && name.chars().all(is_plain_atom_char) && !name.contains("->") {
                 f.write_str(name)
             } else {
                 write!(f, "\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
@@ -112,8 +113,11 @@ impl fmt::Display for Paren<'_> {
     }
 }
 
+/// Jenkins' own lexer: an atom is every character but `& | ! < > ( )`, white space and
+/// quotes (`IDENTIFIER_PART`, core/src/main/antlr4/hudson/model/labels/LabelExpressionLexer.g4),
+/// so `jdk=17` and `arch=arm64` are atoms; a `-` belongs to an atom unless it starts `->`.
 fn is_plain_atom_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '&' | '|' | '!' | '(' | ')' | '"' | '<' | '=')
+    !c.is_whitespace() && !matches!(c, '&' | '|' | '!' | '(' | ')' | '"' | '\'' | '<' | '>')
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,7 +148,7 @@ fn tokenize(source: &str) -> Result<Vec<(usize, Token)>, LabelExprError> {
         } else if let Some((token, length)) = operator(&chars, i) {
             tokens.push((i, token));
             i += length;
-        } else if matches!(c, '&' | '|' | '<' | '=') {
+        } else if matches!(c, '&' | '|' | '<' | '>') {
             return Err(error("incomplete operator", i));
         } else if c == '"' {
             let (atom, end) =
@@ -342,6 +346,12 @@ mod tests {
             ("\"quote\\\"d\"", &["quote\"d"], true),
             ("linux&&!(arm||ppc64le)", &["linux", "ppc64le"], false),
             ("i-0abc123", &["i-0abc123"], true),
+            // `=` is an atom character in Jenkins' lexer: key=value labels.
+            ("jdk=17", &["jdk=17"], true),
+            ("linux && jdk=17", &["linux", "jdk=17"], true),
+            ("linux&&jdk=17", &["linux", "jdk=11"], false),
+            ("arch=arm64 || arch=x86_64", &["arch=x86_64"], true),
+            ("a=b->c", &["a=b"], false),
         ];
         for (source, labels, expected) in cases {
             let expr = LabelExpr::parse(source).unwrap_or_else(|e| panic!("{source}: {e}"));
@@ -364,6 +374,8 @@ mod tests {
             ("\"open", "unterminated quoted label"),
             ("&& linux", "expected a label or '('"),
             ("a b", "unexpected token"),
+            ("a > b", "incomplete operator"),
+            ("it's", "unexpected character"),
         ];
         for (source, reason) in cases {
             let error = LabelExpr::parse(source).expect_err(source);
@@ -379,6 +391,9 @@ mod tests {
             "\"two words\" || plain",
             "!(a && b)",
             "a-b->c",
+            "jdk=17 && (arch=arm64 || !x=y)",
+            // Found by tools/fuzz-all.sh (parsers_never_panic.rs): `""` printed as nothing.
+            "\"\" || a",
         ] {
             let expr = LabelExpr::parse(source).expect(source);
             let printed = expr.to_string();
