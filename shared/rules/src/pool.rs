@@ -58,6 +58,30 @@ impl Pool {
         }
     }
 
+    /// Whether the pool's new instances would run the build: their labels are the ones
+    /// its expression requires plus those every current member carries (what its launch
+    /// template gives them all). A `gpu && linux` build is not the `linux` pool's even
+    /// when GPU agents, carrying `linux`, count among its members.
+    pub fn would_launch_for(&self, demand: &Demand, members: &[&Agent]) -> bool {
+        let (Demand::Expression(wanted), PoolSelector::Labels(own)) = (demand, &self.selector)
+        else {
+            return self.wants(demand, members);
+        };
+        if wanted == own {
+            return true;
+        }
+        let mut labels: Vec<&str> = own.required_atoms();
+        if let Some((first, rest)) = members.split_first() {
+            labels.extend(
+                (first.labels.iter())
+                    .filter(|l| rest.iter().all(|m| m.labels.contains(l)))
+                    .map(String::as_str),
+            );
+        }
+        let witness = |label: &str| labels.contains(&label);
+        own.matches(witness) && wanted.matches(witness)
+    }
+
     /// Whether a queued build waits for this pool. `members` are the pool's agents,
     /// online or not. With no agents at all (a pool scaled to zero) the build is matched
     /// against the labels the pool's expression requires, so demand can start the pool.

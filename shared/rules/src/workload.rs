@@ -57,23 +57,32 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
     for (demand, index) in &distinct {
         demands[*index] = demand;
     }
-    let mut attributed = vec![false; demands.len()];
-    let pools = pools
+    // Each demand belongs to one pool, never counted twice (both pools would scale out
+    // for it, the expensive one too): the first in POOLS order whose new instances would
+    // run it, else (a build pinned to a node) the first whose agents can.
+    let members: Vec<Vec<&Agent>> = pools
         .iter()
         .map(|pool| {
-            let members: Vec<&Agent> = snapshot
+            snapshot
                 .agents
                 .iter()
                 .filter(|a| pool.contains(a))
-                .collect();
-            let wanted: Vec<bool> = demands.iter().map(|d| pool.wants(d, &members)).collect();
-            let mut workload = PoolWorkload::of_executors(pool.name(), &members);
+                .collect()
+        })
+        .collect();
+    let owner: Vec<Option<usize>> = demands
+        .iter()
+        .map(|demand| owner_of(pools, &members, demand))
+        .collect();
+    let pools_out = pools
+        .iter()
+        .enumerate()
+        .map(|(p, pool)| {
+            let mut workload = PoolWorkload::of_executors(pool.name(), &members[p]);
             for (build, demand) in snapshot.queue.iter().zip(&demand_of) {
-                let Some(demand) = *demand else { continue };
-                if !wanted[demand] {
+                if demand.and_then(|d| owner[d]) != Some(p) {
                     continue;
                 }
-                attributed[demand] = true;
                 workload.queued_builds += 1;
                 if build.stuck {
                     workload.stuck_builds += 1;
@@ -89,12 +98,22 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
         .collect();
     let unattributed_builds = demand_of
         .iter()
-        .filter(|d| d.is_some_and(|d| !attributed[d]))
+        .filter(|d| d.is_some_and(|d| owner[d].is_none()))
         .count() as u32;
     Workloads {
-        pools,
+        pools: pools_out,
         unattributed_builds,
     }
+}
+
+/// The pool a demand belongs to: the first in POOLS order whose new instances would run
+/// it, else (a build pinned to a node) the first whose agents can; `None`: no pool's.
+fn owner_of(pools: &[Pool], members: &[Vec<&Agent>], demand: &Demand) -> Option<usize> {
+    let launches = |p: &usize| pools[*p].would_launch_for(demand, &members[*p]);
+    let runs = |p: &usize| pools[*p].wants(demand, &members[*p]);
+    (0..pools.len())
+        .find(launches)
+        .or_else(|| (0..pools.len()).find(runs))
 }
 
 impl PoolWorkload {
@@ -336,8 +355,11 @@ mod tests {
         }
     }
 
+    /// Each queued build is demand of exactly one pool: the first in POOLS order that
+    /// wants it. GPU agents carry `linux` too, so a plain `linux` build could run on them:
+    /// listed first, the general pool takes it, and the GPU pool does not scale out for it.
     #[test]
-    fn attributes_queued_builds_to_every_pool_that_can_run_them() {
+    fn attributes_each_queued_build_to_the_first_pool_that_can_run_it() {
         let pools = [
             pool("cpu", "linux && !gpu", 4),
             pool("gpu", "linux && gpu", 1),
@@ -363,10 +385,42 @@ mod tests {
             .iter()
             .map(|w| (w.pool.as_str(), w.queued_builds))
             .collect();
-        assert_eq!(queued, vec![("cpu", 1), ("gpu", 3), ("win", 1)]);
+        // plain-linux: cpu (first; gpu could run it too, but does not count it);
+        // needs-gpu and node-pinned: gpu; windows-from-zero: win.
+        assert_eq!(queued, vec![("cpu", 1), ("gpu", 2), ("win", 1)]);
         assert_eq!(
             result.unattributed_builds, 2,
             "macos and the unlabelled build"
+        );
+    }
+
+    /// Listed the other way round, the GPU pool would take plain builds: the order in
+    /// POOLS is the documented rule, general pools first.
+    #[test]
+    fn the_order_of_pools_decides_which_one_a_shared_build_belongs_to() {
+        let agents = vec![
+            agent("cpu-1").labelled(&["linux"]).executors(4),
+            agent("gpu-1").labelled(&["linux", "gpu"]).executors(1),
+        ];
+        let queue = vec![queued("plain", "linux"), queued("gpu-job", "gpu && linux")];
+        let snapshot = CiSnapshot { agents, queue };
+        let count = |pools: &[Pool]| -> Vec<(String, u32)> {
+            compute_workloads(pools, &snapshot, now())
+                .pools
+                .into_iter()
+                .map(|w| (w.pool, w.queued_builds))
+                .collect()
+        };
+        let general_first = [pool("linux", "linux", 4), pool("gpu", "gpu && linux", 1)];
+        assert_eq!(
+            count(&general_first),
+            vec![("linux".to_owned(), 1), ("gpu".to_owned(), 1)],
+            "each build counted once, the gpu one by the gpu pool only"
+        );
+        let gpu_first = [pool("gpu", "gpu && linux", 1), pool("linux", "linux", 4)];
+        assert_eq!(
+            count(&gpu_first),
+            vec![("gpu".to_owned(), 2), ("linux".to_owned(), 0)]
         );
     }
 
