@@ -297,4 +297,137 @@ mod tests {
             let _ = parse(shaped.as_bytes());
         }
     }
+
+    use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    /// A value where a sender puts an id: a number, a string (tcWebHooks), or garbage.
+    fn id_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<u64>().prop_map(|n| json!(n)),
+            any::<u64>().prop_map(|n| json!(format!(" {n}\n"))),
+            any::<i64>().prop_map(|n| json!(n)),
+            any::<f64>()
+                .prop_filter("finite", |f| f.is_finite())
+                .prop_map(|f| json!(f)),
+            "[0-9a-z+ -]{0,22}".prop_map(Value::String),
+            Just(Value::Null),
+            Just(json!({"id": 1})),
+        ]
+    }
+
+    fn text() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            ".{0,16}".prop_map(Value::String),
+            Just(Value::Null),
+            any::<i64>().prop_map(|n| json!(n)),
+        ]
+    }
+
+    fn one_of(words: &[&'static str]) -> impl Strategy<Value = Value> {
+        prop_oneof![
+            prop::sample::select(words.to_vec()).prop_map(|w| json!(w)),
+            text(),
+        ]
+    }
+
+    /// What the id reads as, if anything: the parser's rule for each sender.
+    fn id_of(value: &Value, strings_too: bool) -> Option<u64> {
+        match value {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) if strings_too => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn job_urls_give_back_the_job_names(
+            names in prop::collection::vec(".{1,12}", 1..4),
+            number in proptest::option::of(any::<u64>()),
+            lead in prop::sample::select(vec!["", "/", "//"]),
+            root in "[a-z]{0,8}",
+            noise in ".{0,60}",
+        ) {
+            let path: String = names
+                .iter()
+                .map(|n| format!("job/{}/", utf8_percent_encode(n, NON_ALPHANUMERIC)))
+                .collect();
+            let build = number.map(|n| format!("{n}/")).unwrap_or_default();
+            let url = format!("{lead}{path}{build}");
+            prop_assert_eq!(job_from_url(&url), Some(names.join("/")));
+            // Without the top-level url, the job comes from the build's full URL.
+            let body = json!({"build": {"number": 3, "phase": "FINALIZED", "full_url": format!("http://ci/r{root}/{path}3/")}});
+            let notice = parse(body.to_string().as_bytes()).expect("a Jenkins notification");
+            prop_assert_eq!(notice.build.job, names.join("/"));
+            if let Some(job) = job_from_url(&noise) {
+                prop_assert!(!job.is_empty() && noise.contains("job/"));
+            }
+        }
+
+        #[test]
+        fn teamcity_webhooks_name_their_build_or_are_refused(
+            event in one_of(&["BUILD_FINISHED", "BUILD_INTERRUPTED", "BUILD_STARTED", "build_finished", "CHANGES_LOADED"]),
+            id in id_value(),
+            build_type in text(),
+            status in one_of(&["SUCCESS", "FAILURE", "UNKNOWN", "failure"]),
+            state in one_of(&["finished", "running", "queued"]),
+            drop in proptest::option::of(prop::sample::select(vec!["id", "buildTypeId", "status", "state", "webUrl"])),
+        ) {
+            let mut payload = json!({"id": id, "buildTypeId": build_type, "status": status, "state": state, "webUrl": "https://tc/b"});
+            if let (Some(field), Some(object)) = (drop, payload.as_object_mut()) {
+                object.remove(field);
+            }
+            let body = json!({"eventType": event, "payload": payload});
+            let readable = event.is_string()
+                && build_type.is_string()
+                && drop != Some("id")
+                && drop != Some("buildTypeId")
+                && (drop == Some("status") || !status.is_number())
+                && (drop == Some("state") || !state.is_number())
+                && id_of(&id, false).is_some();
+            match parse(body.to_string().as_bytes()) {
+                Ok(notice) => {
+                    prop_assert!(readable, "{notice:?}");
+                    prop_assert_eq!(notice.kind, CiKind::TeamCity);
+                    prop_assert_eq!(Some(notice.build.id), id_of(&id, false));
+                    prop_assert_eq!(Some(notice.build.job.as_str()), build_type.as_str());
+                    let event = event.as_str().unwrap_or_default().to_ascii_uppercase();
+                    let finished = matches!(event.as_str(), "BUILD_FINISHED" | "BUILD_INTERRUPTED")
+                        || (drop != Some("state") && state.as_str() == Some("finished"));
+                    prop_assert_eq!(notice.finished, finished);
+                }
+                Err(e) => prop_assert!(!readable && e.starts_with("TeamCity webhook"), "{e}"),
+            }
+        }
+
+        #[test]
+        fn tcwebhooks_payloads_name_their_build_or_are_refused(
+            id in id_value(),
+            build_type in text(),
+            notify in one_of(&["buildFinished", "buildInterrupted", "buildStarted", "BUILDFINISHED"]),
+            result in one_of(&["success", "failure", "FAILURE"]),
+            wrapped in any::<bool>(),
+        ) {
+            let build = json!({"buildId": id, "buildTypeId": build_type, "notifyType": notify, "buildResult": result});
+            let body = if wrapped { json!({"build": build}) } else { build };
+            let readable = build_type.is_string()
+                && !(notify.is_number() || result.is_number())
+                && id_of(&id, true).is_some();
+            match parse(body.to_string().as_bytes()) {
+                Ok(notice) => {
+                    prop_assert!(readable, "{notice:?}");
+                    prop_assert_eq!(Some(notice.build.id), id_of(&id, true));
+                    prop_assert_eq!(Some(notice.build.job.as_str()), build_type.as_str());
+                    let finished = matches!(notify.as_str(), Some("buildFinished" | "buildInterrupted"));
+                    prop_assert_eq!(notice.finished, finished);
+                }
+                Err(e) => prop_assert!(!readable && e.starts_with("tcWebHooks payload"), "{e}"),
+            }
+        }
+    }
 }

@@ -272,4 +272,145 @@ mod tests {
             Some("k")
         );
     }
+
+    use proptest::prelude::*;
+
+    fn any_time() -> impl Strategy<Value = DateTime<Utc>> {
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        prop_oneof![
+            (min.timestamp()..=max.timestamp())
+                .prop_map(move |s| DateTime::from_timestamp(s, 0).unwrap_or(max)),
+            Just(min),
+            Just(max),
+        ]
+    }
+
+    fn class() -> impl Strategy<Value = FailureClass> + Clone {
+        prop::sample::select(vec![
+            FailureClass::SpotInterruption,
+            FailureClass::AgentLost,
+            FailureClass::Oom,
+            FailureClass::Timeout,
+            FailureClass::Infrastructure,
+            FailureClass::Deterministic,
+        ])
+    }
+
+    fn any_entry() -> impl Strategy<Value = Entry> {
+        (
+            ".{0,20}",
+            any_time(),
+            class(),
+            any::<bool>(),
+            ".{0,40}",
+            proptest::option::of(any::<u64>()),
+        )
+            .prop_map(|(build, at, class, retried, detail, queued)| Entry {
+                build,
+                at,
+                class,
+                outcome: if retried {
+                    Settlement::Retried
+                } else {
+                    Settlement::Denied
+                },
+                detail,
+                queued,
+            })
+    }
+
+    fn any_record() -> impl Strategy<Value = RetryRecord> {
+        let count = prop_oneof![0u32..5, any::<u32>()];
+        let counts = prop::collection::btree_map(class(), count.clone(), 0..6);
+        (
+            ".{0,40}",
+            (count, counts.clone(), counts),
+            prop::collection::vec(any_entry(), 0..MAX_ENTRIES + 3),
+            proptest::option::of(any_time()),
+        )
+            .prop_map(
+                |(key, (retries, retries_by_class, failures_by_class), builds, updated_at)| {
+                    RetryRecord {
+                        key,
+                        history: History {
+                            retries,
+                            retries_by_class,
+                            failures_by_class,
+                        },
+                        builds,
+                        updated_at,
+                    }
+                },
+            )
+    }
+
+    /// Logical build names as advise-retry makes them: `<kind>:<job>#<first build>`.
+    fn logical_name() -> impl Strategy<Value = String> {
+        (
+            prop::sample::select(vec!["jenkins", "teamcity"]),
+            prop_oneof!["[a-z/_ -]{1,30}", ".{1,80}", "[a-z]{150,200}"],
+            any::<u64>(),
+        )
+            .prop_map(|(kind, job, id)| format!("{kind}:{job}#{id}"))
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn retry_records_read_back_and_stay_bounded(record in any_record(), entry in any_entry()) {
+            let stored = serde_json::to_vec_pretty(&record).expect("serialises");
+            let mut back: RetryRecord = serde_json::from_slice(&stored).expect("reads back");
+            prop_assert_eq!(&back, &record);
+            let before = back.history.clone();
+            back.push(entry.clone());
+            prop_assert!(back.builds.len() <= MAX_ENTRIES);
+            prop_assert_eq!(back.builds.last(), Some(&entry));
+            prop_assert_eq!(back.updated_at, Some(entry.at));
+            // Counts only grow: a budget is never reset by counting (u32::MAX stays there).
+            prop_assert!(back.history.retries >= before.retries);
+            let failures = |h: &History| h.failures_by_class.get(&entry.class).copied().unwrap_or(0);
+            prop_assert!(failures(&back.history) >= failures(&before).max(1));
+        }
+
+        #[test]
+        fn any_stored_record_reads_or_is_corrupt(
+            body in prop::collection::vec(any::<u8>(), 0..128),
+            record in any_record(),
+            field in prop::sample::select(vec!["key", "retries", "retries_by_class", "failures_by_class", "builds", "updated_at", "other"]),
+            value in prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<u64>().prop_map(|n| serde_json::json!({"oom": n, "flaky": 1})),
+                "[0-9T:Z+-]{0,30}".prop_map(serde_json::Value::from),
+                Just(serde_json::json!([{"build": "a #1", "at": "2026-11-22T12:00:00Z", "class": "oom", "outcome": "maybe", "detail": ""}])),
+            ],
+            entry in any_entry(),
+        ) {
+            // The stored shape with one field changed, and bytes that are mostly not JSON.
+            let mut changed = serde_json::to_value(&record).expect("serialises");
+            changed[field] = value;
+            for raw in [body, changed.to_string().into_bytes()] {
+                if let Ok(mut record) = serde_json::from_slice::<RetryRecord>(&raw) {
+                    record.push(entry.clone());
+                }
+                let _ = serde_json::from_slice::<Alias>(&raw);
+            }
+        }
+
+        #[test]
+        fn record_objects_are_one_segment_per_logical_build(a in logical_name(), b in logical_name(), any in ".{0,300}") {
+            for name in [&a, &b, &any] {
+                let one = segment(name);
+                prop_assert!(!one.contains('/') && one != "." && one != "..", "{one:?}");
+                // 60 characters of 4 bytes, each byte as `!XX`, a `-` and 16 hex digits: an
+                // object key well under S3's 1024 bytes.
+                prop_assert!(one.len() <= 60 * 4 * 3 + 17, "{}", one.len());
+            }
+            if a != b {
+                prop_assert_ne!(segment(&a), segment(&b));
+            }
+        }
+    }
 }

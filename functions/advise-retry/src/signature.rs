@@ -267,4 +267,83 @@ mod tests {
         );
         assert_eq!(digest_of("00ff10"), None, "a digest is 32 bytes");
     }
+
+    use proptest::prelude::*;
+
+    /// Unix seconds as a sender's clock gives them: up to the 12 digits the header takes.
+    fn seconds() -> impl Strategy<Value = i64> {
+        prop_oneof![1_700_000_000i64..1_900_000_000, 0i64..=999_999_999_999]
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn digests_are_32_bytes_of_hex_in_either_case(
+            bytes in prop::collection::vec(any::<u8>(), 0..40),
+            upper in any::<bool>(),
+            text in prop_oneof![".{0,80}", "[0-9a-fA-FxX ]{60,68}"],
+        ) {
+            let digits = if upper { hex::encode_upper(&bytes) } else { hex::encode(&bytes) };
+            prop_assert_eq!(digest_of(&digits), (bytes.len() == 32).then(|| bytes.clone()));
+            if let Some(digest) = digest_of(&text) {
+                prop_assert!(digest.len() == 32 && hex::encode(digest.as_slice()) == text.to_ascii_lowercase());
+            }
+        }
+
+        #[test]
+        fn what_the_key_signed_passes_within_the_window_and_nothing_else(
+            key in prop::collection::vec(any::<u8>(), 0..80),
+            body in prop::collection::vec(any::<u8>(), 0..300),
+            sent in seconds(),
+            skew in -1_000i64..1_000,
+            window in 0u64..900,
+            padding in prop::sample::select(vec!["", " ", "\t", "\r\n"]),
+            upper in any::<bool>(),
+            flip in any::<prop::sample::Index>(),
+        ) {
+            let signed = sign(&key, sent, &body);
+            let signature = if upper { format!("sha256={}", signed[7..].to_ascii_uppercase()) } else { signed };
+            let (ts, sig) = (format!("{padding}{sent}{padding}"), format!("{padding}{signature}"));
+            let now = sent - skew;
+            let expected = if skew.unsigned_abs() <= window {
+                Ok(())
+            } else {
+                Err(Rejection::Replay { skew_seconds: skew, window })
+            };
+            prop_assert_eq!(verify(&key, Some(&ts), Some(&sig), &body, now, window), expected);
+            // One bit changed anywhere in the body, or another second: refused.
+            let mut tampered = body.clone();
+            if tampered.is_empty() {
+                tampered.push(0);
+            } else {
+                tampered[flip.index(body.len())] ^= 1;
+            }
+            prop_assert_eq!(verify(&key, Some(&ts), Some(&sig), &tampered, sent, window), Err(Rejection::BadSignature));
+            let other = (sent + 1).to_string();
+            if other.len() <= 12 {
+                prop_assert_eq!(verify(&key, Some(&other), Some(&sig), &body, sent, window), Err(Rejection::BadSignature));
+            }
+        }
+
+        #[test]
+        fn any_headers_are_refused_with_a_reason_or_were_signed(
+            timestamp in proptest::option::of(prop_oneof![".{0,20}", "[0-9 ]{0,14}", "-?[0-9]{1,12}"]),
+            signature in proptest::option::of(prop_oneof![".{0,80}", "sha256=[0-9a-fA-F]{0,70}", " ?sha256=[0-9a-f]{64} ?"]),
+            body in prop::collection::vec(any::<u8>(), 0..64),
+            now in seconds(),
+            window in any::<u64>(),
+        ) {
+            match verify(KEY, timestamp.as_deref(), signature.as_deref(), &body, now, window) {
+                Err(rejection) => prop_assert!(!rejection.to_string().is_empty()),
+                Ok(()) => {
+                    // Only a signature of this body at this timestamp passes.
+                    let sent: i64 = timestamp.as_deref().unwrap_or_default().trim().parse().expect("a timestamp");
+                    let signature = signature.unwrap_or_default().trim().to_ascii_lowercase();
+                    prop_assert_eq!(signature, sign(KEY, sent, &body));
+                }
+            }
+        }
+    }
 }

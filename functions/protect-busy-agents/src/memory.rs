@@ -85,3 +85,108 @@ impl Memory {
         store.put(MEMORY_KEY, body).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use shared::testing::MemoryStore;
+
+    use super::*;
+
+    fn any_time() -> impl Strategy<Value = DateTime<Utc>> {
+        let (min, max) = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
+        prop_oneof![
+            (min.timestamp()..=max.timestamp(), 0u32..1_000_000_000)
+                .prop_map(move |(s, n)| DateTime::from_timestamp(s, n).unwrap_or(max)),
+            Just(min),
+            Just(max),
+        ]
+    }
+
+    fn instance() -> impl Strategy<Value = InstanceMemory> {
+        (
+            any_time(),
+            proptest::option::of(any_time()),
+            any::<bool>(),
+            any::<u32>(),
+            proptest::option::of(any_time()),
+            proptest::option::of(any_time()),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(first_seen, idle_since, busy, builds, counted_until, waiting_since, adopted)| {
+                    InstanceMemory {
+                        first_seen,
+                        idle_since,
+                        busy,
+                        builds,
+                        counted_until,
+                        waiting_since,
+                        adopted,
+                    }
+                },
+            )
+    }
+
+    fn memory() -> impl Strategy<Value = Memory> {
+        prop::collection::btree_map(".{0,20}", instance(), 0..5)
+            .prop_map(|instances| Memory { instances })
+    }
+
+    fn run<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn memory_reads_back_what_was_saved(memory in memory()) {
+            let store = MemoryStore::default();
+            let loaded = run(async {
+                memory.save(&store).await.expect("saves");
+                Memory::load(&store).await.expect("loads")
+            });
+            prop_assert_eq!(&loaded, &memory);
+            for remembered in loaded.instances.values() {
+                let mut copy = remembered.clone();
+                copy.remember_build_count(remembered.build_count());
+                prop_assert_eq!(&copy, remembered);
+            }
+        }
+
+        /// Whatever the object holds, a run starts: unreadable memory is forgotten, not an error.
+        #[test]
+        fn any_stored_memory_loads(
+            bytes in prop::collection::vec(any::<u8>(), 0..128),
+            memory in memory(),
+            field in prop::sample::select(vec!["first_seen", "idle_since", "busy", "builds", "counted_until", "waiting_since", "adopted", "other"]),
+            value in prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<bool>().prop_map(serde_json::Value::from),
+                "[0-9T:Z+-]{0,30}".prop_map(serde_json::Value::from),
+            ],
+        ) {
+            // The saved shape with one field of every instance changed.
+            let mut changed = serde_json::to_value(&memory).expect("serialises");
+            if let Some(instances) = changed["instances"].as_object_mut() {
+                for instance in instances.values_mut() {
+                    instance[field] = value.clone();
+                }
+            }
+            for body in [bytes, changed.to_string().into_bytes()] {
+                let store = MemoryStore::default();
+                let loaded = run(async {
+                    store.put(MEMORY_KEY, body).await.expect("puts");
+                    Memory::load(&store).await
+                });
+                prop_assert!(loaded.is_ok());
+            }
+        }
+    }
+}

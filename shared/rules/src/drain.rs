@@ -90,7 +90,10 @@ pub fn next_step(
         DrainAgent::Busy | DrainAgent::Unknown => {
             let half = chrono::Duration::seconds(i64::from(record.heartbeat_timeout_seconds / 2));
             let next_run = now + chrono::Duration::from_std(run_every).unwrap_or_default();
-            if next_run >= record.last_heartbeat_at + half {
+            // Checked: the record is read from S3, and a heartbeat time near chrono's last
+            // instant is a heartbeat due never (like any far-future one), not a panic.
+            let due = record.last_heartbeat_at.checked_add_signed(half);
+            if due.is_some_and(|due| next_run >= due) {
                 DrainStep::Heartbeat
             } else {
                 DrainStep::Wait

@@ -126,4 +126,101 @@ mod tests {
         huge.push(&[b'x'; 20]).expect("fits");
         assert_eq!(huge.push(&[b'x'; 20]), Err(Problem::TooLarge { limit: 25 }));
     }
+
+    use proptest::prelude::*;
+
+    /// Log bytes: lines, long runs without a newline, multi-byte characters to cut in half,
+    /// invalid UTF-8; now and then past the 64 KiB the buffer holds before it trims.
+    fn log_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let piece = prop_oneof![
+            Just(b"\n".to_vec()),
+            Just("é€𝄞".as_bytes().to_vec()),
+            Just(vec![0xff, 0xc3]),
+            prop::collection::vec(any::<u8>(), 0..40),
+            "[ -~]{0,40}\n?".prop_map(String::into_bytes),
+        ];
+        let body = prop::collection::vec(piece, 0..30).prop_map(|p| p.concat());
+        (
+            body,
+            prop_oneof![4 => Just(0usize), 1 => 60_000usize..140_000],
+        )
+            .prop_map(|(body, filler)| {
+                let mut log = vec![b'x'; filler];
+                if filler > 0 {
+                    log.push(b'\n');
+                }
+                log.extend(body);
+                log
+            })
+    }
+
+    /// The tail `finish` must give, from the whole log at once: the last `keep` bytes,
+    /// from the first whole line in them unless they start one.
+    fn expected(log: &[u8], keep: usize, mid_log: bool) -> LogTail {
+        let truncated = mid_log || log.len() > keep;
+        let from = log.len().saturating_sub(keep);
+        let starts_line = if from > 0 {
+            log[from - 1] == b'\n'
+        } else {
+            !truncated
+        };
+        let text = String::from_utf8_lossy(&log[from..]).into_owned();
+        let text = match (starts_line, text.find('\n')) {
+            (false, Some(newline)) => text[newline + 1..].to_owned(),
+            _ => text,
+        };
+        LogTail { text, truncated }
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn the_tail_does_not_depend_on_chunk_boundaries(
+            log in log_bytes(),
+            keep in prop_oneof![0usize..64, 64usize..4096, Just(65_536)],
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..12),
+            mid_log in any::<bool>(),
+        ) {
+            let mut at: Vec<usize> = cuts.iter().map(|i| i.index(log.len() + 1)).collect();
+            at.extend([0, log.len()]);
+            at.sort_unstable();
+            let mut tail = TailBuffer::new(keep, usize::MAX);
+            for pair in at.windows(2) {
+                tail.push(&log[pair[0]..pair[1]]).expect("no scan limit");
+                // Memory stays bounded whatever the chunks.
+                prop_assert!(tail.kept.len() <= keep.saturating_mul(2).max(64 * 1024), "{}", tail.kept.len());
+            }
+            let got = tail.finish(mid_log);
+            let want = expected(&log, keep, mid_log);
+            prop_assert_eq!(&got, &want);
+            // The text is the end of the log's last `keep` bytes.
+            let window = String::from_utf8_lossy(&log[log.len().saturating_sub(keep)..]).into_owned();
+            prop_assert!(window.ends_with(&got.text));
+            if log.is_ascii() {
+                prop_assert!(got.text.len() <= keep && log.ends_with(got.text.as_bytes()));
+            }
+        }
+
+        #[test]
+        fn a_stream_past_the_scan_limit_is_refused(
+            chunks in prop::collection::vec(0usize..300, 0..10),
+            keep in 0usize..200,
+            scan_limit in 0usize..1500,
+        ) {
+            let mut tail = TailBuffer::new(keep, scan_limit);
+            let mut total = 0usize;
+            for len in chunks {
+                total += len;
+                let pushed = tail.push(&vec![b'a'; len]);
+                if total > scan_limit {
+                    prop_assert_eq!(pushed, Err(Problem::TooLarge { limit: scan_limit }));
+                    return Ok(());
+                }
+                prop_assert_eq!(pushed, Ok(()));
+            }
+            prop_assert!(tail.finish(false).text.len() <= keep);
+        }
+    }
 }

@@ -222,4 +222,214 @@ mod tests {
             assert_eq!(unescape(raw), expected, "{raw}");
         }
     }
+
+    use proptest::prelude::*;
+
+    /// Characters XML allows in an attribute value (control characters other than tab and
+    /// line breaks are not XML at all).
+    const XML_TEXT: &str = "[ -~\t\n\r\u{a0}-\u{d7ff}\u{e000}-\u{fffd}\u{10000}-\u{10ffff}]{0,12}";
+
+    /// An attribute value as a report writer escapes it; tabs and line breaks as character
+    /// references so they survive attribute-value normalisation.
+    fn escape(raw: &str) -> String {
+        let mut out = String::new();
+        for c in raw.chars() {
+            match c {
+                '&' => out.push_str("&amp;"),
+                '<' => out.push_str("&lt;"),
+                '>' => out.push_str("&gt;"),
+                '"' => out.push_str("&quot;"),
+                '\'' => out.push_str("&apos;"),
+                '\t' | '\n' | '\r' => out.push_str(&format!("&#{};", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Outcome {
+        Passed,
+        Flaky,
+        Failed,
+        Errored,
+        Skipped,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Written {
+        name: Option<String>,
+        classname: Option<String>,
+        outcome: Outcome,
+        self_closing: bool,
+        output: bool,
+    }
+
+    impl Written {
+        fn xml(&self) -> String {
+            let mut tag = String::from("<testcase");
+            for (attribute, value) in [("classname", &self.classname), ("name", &self.name)] {
+                if let Some(value) = value {
+                    tag.push_str(&format!(" {attribute}=\"{}\"", escape(value)));
+                }
+            }
+            tag.push_str(" time=\"0.01\"");
+            let child = match self.outcome {
+                Outcome::Passed => "",
+                Outcome::Flaky => "<flakyFailure message=\"once\"/>",
+                Outcome::Failed => "<failure message=\"boom\">assert failed</failure>",
+                Outcome::Errored => "<error type=\"panic\"/>",
+                Outcome::Skipped => "<skipped/>",
+            };
+            // Output that mentions a failure, inside another element: not the case's own.
+            let output = if self.output {
+                "<system-out><![CDATA[<failure>]]></system-out><system-err><failure/></system-err>"
+            } else {
+                ""
+            };
+            if self.self_closing && child.is_empty() && output.is_empty() {
+                format!("{tag}/>")
+            } else {
+                format!("{tag}>{child}{output}</testcase>")
+            }
+        }
+
+        /// The id this case must give, if it passed and its id is usable.
+        fn id(&self) -> Option<String> {
+            if !matches!(self.outcome, Outcome::Passed | Outcome::Flaky) {
+                return None;
+            }
+            let name = self.name.clone().filter(|n| !n.is_empty())?;
+            let id = match self.classname.clone().filter(|c| !c.is_empty()) {
+                Some(class) => format!("{class}::{name}"),
+                None => name,
+            };
+            is_test_id(&id).then_some(id)
+        }
+    }
+
+    fn written() -> impl Strategy<Value = Written> {
+        let outcome = prop::sample::select(vec![
+            Outcome::Passed,
+            Outcome::Flaky,
+            Outcome::Failed,
+            Outcome::Errored,
+            Outcome::Skipped,
+        ]);
+        (
+            proptest::option::of(XML_TEXT),
+            proptest::option::of(XML_TEXT),
+            outcome,
+            any::<bool>(),
+            any::<bool>(),
+        )
+            .prop_map(|(name, classname, outcome, self_closing, output)| Written {
+                name,
+                classname,
+                outcome,
+                self_closing,
+                output,
+            })
+    }
+
+    /// A report of `cases` inside `depth` nested suites.
+    fn report(cases: &[Written], depth: usize) -> String {
+        let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>");
+        xml.push_str(&"<testsuite name=\"s\">".repeat(depth));
+        for case in cases {
+            xml.push_str(&case.xml());
+            xml.push('\n');
+        }
+        xml.push_str(&"</testsuite>".repeat(depth));
+        xml.push_str("</testsuites>\n");
+        xml
+    }
+
+    /// Tag soup: the pieces of a report in any order, with stray text.
+    fn soup() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            prop::sample::select(vec![
+                "<testcase",
+                " name=\"",
+                " classname=\"",
+                "\"",
+                "/>",
+                ">",
+                "</testcase>",
+                "<failure/>",
+                "<skipped>",
+                "</skipped>",
+                "<testsuite>",
+                "</testsuite>",
+                "&amp;",
+                "&#",
+                "&#x",
+                ";",
+                "<![CDATA[",
+                "]]>",
+                "<!--",
+                "-->",
+                "<?xml ",
+                "?>",
+                "<!DOCTYPE x>",
+                "<a:testcase",
+                "xmlns:a=\"u\"",
+            ])
+            .prop_map(str::to_owned),
+            ".{0,8}",
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_report_yields_its_passed_cases_in_order_and_any_cut_a_prefix_of_them(
+            cases in prop::collection::vec(written(), 0..12),
+            depth in 0usize..3,
+            cuts in prop::collection::vec(any::<prop::sample::Index>(), 0..4),
+        ) {
+            let xml = report(&cases, depth);
+            let expected: Vec<String> = cases.iter().filter_map(Written::id).collect();
+            prop_assert_eq!(&passed_tests(&xml), &expected);
+            for cut in cuts {
+                let mut at = cut.index(xml.len() + 1);
+                while !xml.is_char_boundary(at) {
+                    at -= 1;
+                }
+                let passed = passed_tests(&xml[..at]);
+                prop_assert!(expected.starts_with(&passed), "cut at {at}: {passed:?}");
+            }
+        }
+
+        #[test]
+        fn any_text_gives_usable_ids_or_none(text in soup(), raw in ".{0,200}") {
+            for xml in [text.as_str(), raw.as_str()] {
+                for id in passed_tests(xml) {
+                    prop_assert!(is_test_id(&id), "{id:?}");
+                }
+            }
+        }
+
+        #[test]
+        fn unescape_undoes_escaping_and_reads_every_character_reference(
+            raw in ".{0,40}",
+            code in prop_oneof![any::<u32>(), 0u32..0x11_0000],
+            upper in any::<bool>(),
+            junk in "[&#;a-zA-Z0-9x ]{0,30}",
+        ) {
+            prop_assert_eq!(unescape(&escape(&raw)), raw.clone());
+            let written = [format!("&#{code};"), if upper { format!("&#x{code:X};") } else { format!("&#x{code:x};") }];
+            for reference in written {
+                let want = char::from_u32(code).map_or_else(|| reference.clone(), String::from);
+                prop_assert_eq!(unescape(&reference), want);
+            }
+            // Literal tabs and line breaks are spaces; text without `&` is otherwise unchanged.
+            let plain: String = raw.chars().filter(|&c| c != '&').collect();
+            prop_assert_eq!(unescape(&plain), plain.replace(['\t', '\n', '\r'], " "));
+            let _ = unescape(&junk);
+        }
+    }
 }

@@ -158,4 +158,39 @@ mod tests {
         assert_eq!(got, ["X::t", "a", "b", "c"]);
         let _ = fs::remove_dir_all(&dir);
     }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn a_pass_list_is_its_complete_usable_lines(
+            lines in prop::collection::vec("[^\n]{0,20}", 0..10),
+            crlf in any::<bool>(),
+            half_written in "[^\n]{0,10}",
+        ) {
+            let end = if crlf { "\r\n" } else { "\n" };
+            let text: String = lines.iter().map(|l| format!("{l}{end}")).collect();
+            let expected: Vec<String> = lines
+                .iter()
+                .map(|l| if crlf { l.as_str() } else { l.strip_suffix('\r').unwrap_or(l) })
+                .filter(|l| is_test_id(l))
+                .map(str::to_owned)
+                .collect();
+            prop_assert_eq!(&pass_list(&text), &expected);
+            // A line caught half-written is not read until its newline is.
+            prop_assert_eq!(&pass_list(&format!("{text}{half_written}")), &expected);
+        }
+
+        #[test]
+        fn any_text_gives_usable_ids(text in ".{0,300}", bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+            for text in [text, String::from_utf8_lossy(&bytes).into_owned()] {
+                for id in pass_list(&text) {
+                    prop_assert!(is_test_id(&id) && text.contains(&id), "{id:?}");
+                }
+            }
+        }
+    }
 }

@@ -81,3 +81,48 @@ fn function_url_fixtures_round_trip() {
         assert_eq!(back, expected, "{name}");
     }
 }
+
+mod props {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn request(body: Option<String>, is_base64_encoded: bool) -> LambdaFunctionUrlRequest {
+        let mut request = LambdaFunctionUrlRequest::default();
+        request.body = body;
+        request.is_base64_encoded = is_base64_encoded;
+        request
+    }
+
+    proptest! {
+        // No regressions file in the tree: a failure prints its minimal input instead.
+        #![proptest_config(ProptestConfig { failure_persistence: None, ..ProptestConfig::default() })]
+
+        /// The size check before decoding (`sent_len`) never lets through more than it
+        /// says, and the bytes are the ones sent.
+        #[test]
+        fn bodies_decode_to_the_bytes_sent_and_never_exceed_their_sent_size(
+            bytes in prop::collection::vec(any::<u8>(), 0..300),
+            text in ".{0,200}",
+            garbage in "[A-Za-z0-9+/=%\\-_ \n]{0,80}",
+        ) {
+            let encoded = request(Some(STANDARD.encode(&bytes)), true);
+            prop_assert_eq!(body_bytes(&encoded), Ok(bytes.clone()));
+            prop_assert!(bytes.len() <= sent_len(&encoded));
+            let plain = request(Some(text.clone()), false);
+            prop_assert_eq!(body_bytes(&plain), Ok(text.clone().into_bytes()));
+            prop_assert_eq!(sent_len(&plain), text.len());
+            for body in [garbage, text] {
+                let claimed = request(Some(body), true);
+                match body_bytes(&claimed) {
+                    Ok(decoded) => prop_assert!(decoded.len() <= sent_len(&claimed)),
+                    Err(e) => prop_assert!(e.starts_with("isBase64Encoded body is not base64")),
+                }
+            }
+            for flag in [true, false] {
+                let empty = request(None, flag);
+                prop_assert_eq!((body_bytes(&empty), sent_len(&empty)), (Ok(Vec::new()), 0));
+            }
+        }
+    }
+}

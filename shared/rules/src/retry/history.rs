@@ -19,11 +19,16 @@ pub struct History {
 
 impl History {
     /// Counts one more failure, and one more retry when `retried`.
+    ///
+    /// Saturating: the counts are read from S3, and one at `u32::MAX` must not wrap to 0
+    /// (a fresh budget, a retry loop) nor panic.
     pub fn count(&mut self, class: FailureClass, retried: bool) {
-        *self.failures_by_class.entry(class).or_default() += 1;
+        let failures = self.failures_by_class.entry(class).or_default();
+        *failures = failures.saturating_add(1);
         if retried {
-            self.retries += 1;
-            *self.retries_by_class.entry(class).or_default() += 1;
+            self.retries = self.retries.saturating_add(1);
+            let retries = self.retries_by_class.entry(class).or_default();
+            *retries = retries.saturating_add(1);
         }
     }
 }

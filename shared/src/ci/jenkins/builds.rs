@@ -259,7 +259,9 @@ impl BuildJson {
         let finished_at = match (self.timestamp, self.duration) {
             (Some(start), Some(duration)) if !self.building => {
                 // Checked: a hostile timestamp near i64's limits is no finish time, not a panic (R18).
-                (start.checked_add(duration)).and_then(|end| Utc.timestamp_millis_opt(end).single())
+                // A negative duration is none: the finish is never before the start.
+                (start.checked_add(duration.max(0)))
+                    .and_then(|end| Utc.timestamp_millis_opt(end).single())
             }
             _ => None,
         };

@@ -301,6 +301,11 @@ impl BuildJson {
             .filter(|t| !t.is_empty())
             .collect::<Vec<_>>()
             .join("\n");
+        let started_at = self.start_date.as_deref().and_then(parse_teamcity_time);
+        // A finish before the start (a server clock set back) is read as the start, as a
+        // negative Jenkins duration is: the finish is never before the start.
+        let finished_at = (self.finish_date.as_deref().and_then(parse_teamcity_time))
+            .map(|finish| started_at.map_or(finish, |start| finish.max(start)));
         FinishedBuild {
             build: BuildRef {
                 job: self.build_type_id.unwrap_or(requested.job),
@@ -314,8 +319,8 @@ impl BuildJson {
             running,
             status_text,
             agent: self.agent.and_then(|a| a.name),
-            started_at: self.start_date.as_deref().and_then(parse_teamcity_time),
-            finished_at: self.finish_date.as_deref().and_then(parse_teamcity_time),
+            started_at,
+            finished_at,
             queue_id: Some(self.id),
             parameters,
             custom_parameters,
