@@ -54,7 +54,10 @@ impl Handler {
         let Some(pool) = self.pool_of(instance_id, report).await else {
             return;
         };
-        let terminates_at = warning.at + chrono::Duration::minutes(2);
+        // Checked: an event dated at chrono's end must not panic (property tests found it).
+        let terminates_at = (warning.at)
+            .checked_add_signed(chrono::Duration::minutes(2))
+            .unwrap_or(warning.at);
         let reason = format!(
             "spot interruption: {instance_id} terminates at {}",
             terminates_at.format("%Y-%m-%d %H:%M:%S UTC")

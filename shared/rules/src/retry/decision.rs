@@ -143,7 +143,8 @@ fn after_interruption(
         .get(&FailureClass::SpotInterruption)
         .copied()
         .unwrap_or(0)
-        + 1;
+        // A stored count at the limit stays there: wrapping would skip the on-demand switch.
+        .saturating_add(1);
     match &policy.on_demand {
         Some(on_demand) if interruptions >= on_demand.after_spot_interruptions => (
             BTreeMap::from([(on_demand.parameter.clone(), on_demand.value.clone())]),
