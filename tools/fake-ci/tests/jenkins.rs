@@ -125,10 +125,9 @@ async fn class_fields_off_gives_old_shapes() {
 #[tokio::test]
 async fn why_wording_follows_the_version() {
     let auth = basic("ci", "tok");
+    let english = [("Authorization", auth.as_str()), ("Accept-Language", "en")];
     let addr = start(Kind::Jenkins, fleet()).await;
-    let queue = get(addr, "/queue/api/json", &[("Authorization", &auth)])
-        .await
-        .json();
+    let queue = get(addr, "/queue/api/json", &english).await.json();
     let whys: Vec<&str> = queue["items"]
         .as_array()
         .expect("items")
@@ -159,21 +158,9 @@ async fn why_wording_follows_the_version() {
     let mut old = fleet();
     old["jenkins_version"] = json!("2.100");
     let addr = start(Kind::Jenkins, old).await;
-    let item = get(
-        addr,
-        "/queue/item/102/api/json",
-        &[("Authorization", &auth)],
-    )
-    .await
-    .json();
+    let item = get(addr, "/queue/item/102/api/json", &english).await.json();
     assert_eq!(item["why"], "Waiting for next available executor on mac-1");
-    let item = get(
-        addr,
-        "/queue/item/103/api/json",
-        &[("Authorization", &auth)],
-    )
-    .await
-    .json();
+    let item = get(addr, "/queue/item/103/api/json", &english).await.json();
     assert_eq!(item["why"], "There are no nodes with the label 'gpu'");
     // The started build's queue item lingers as a LeftItem pointing at the build.
     let left = get(addr, "/queue/item/90/api/json", &[("Authorization", &auth)])
@@ -190,6 +177,87 @@ async fn why_wording_follows_the_version() {
         .await
         .status,
         404
+    );
+}
+
+/// The fake plays a Jenkins whose JVM locale is German: without Accept-Language (or with
+/// `de`) the queue's `why`, the offline causes and the built-in node's name are those of
+/// Messages_de.properties; `en` gets the English of Messages.properties.
+#[tokio::test]
+async fn german_unless_english_is_asked_for() {
+    let auth = basic("ci", "tok");
+    let mut state = fleet();
+    state["queue"].as_array_mut().expect("queue").extend([
+        json!({"id": 104, "job": "app", "label": "linux", "state": "blocked", "eta_ms": 192000}),
+        json!({"id": 105, "job": "lint", "state": "waiting", "quiet_remaining_ms": 4900}),
+    ]);
+    let addr = start(Kind::Jenkins, state).await;
+    let whys = |queue: serde_json::Value| -> Vec<String> {
+        queue["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|i| i["why"].as_str().expect("why").to_owned())
+            .collect()
+    };
+    let german = vec![
+        "Warte auf den n\u{e4}chsten freien Build-Prozessor auf linux&&docker",
+        "Warte auf den n\u{e4}chsten freien Build-Prozessor auf mac-1",
+        "Es gibt keine Knoten mit dem Label \u{201E}gpu\u{201C}",
+        "Build #12 ist bereits in Arbeit (ETA: 3 Minuten 12 Sekunden)",
+        "In Ruhe-Periode. Endet in 4,9 Sekunden",
+    ];
+    let english = vec![
+        "Waiting for next available executor on \u{2018}linux&&docker\u{2019}",
+        "Waiting for next available executor on \u{2018}mac-1\u{2019}",
+        "There are no nodes with the label \u{2018}gpu\u{2019}",
+        "Build #12 is already in progress (ETA: 3 min 12 sec)",
+        // Numbers are formatted in the JVM's locale whatever the request asks.
+        "In the quiet period. Expires in 4,9 sec",
+    ];
+    let asking = |language: Option<&'static str>| {
+        let mut headers = vec![("Authorization", auth.clone())];
+        if let Some(language) = language {
+            headers.push(("Accept-Language", language.to_owned()));
+        }
+        headers
+    };
+    for (language, expected) in [
+        (None, &german),
+        (Some("de-DE,de;q=0.9"), &german),
+        (Some("en"), &english),
+        (Some("en-US,en;q=0.9,de;q=0.8"), &english),
+        (Some("de;q=0.5, en;q=0.8"), &english),
+    ] {
+        let headers = asking(language);
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let queue = get(addr, "/queue/api/json", &headers).await.json();
+        assert_eq!(whys(queue), *expected, "Accept-Language {language:?}");
+    }
+
+    // Offline causes: a user's mark, and the built-in node's display name.
+    let tree = "/computer/api/json?tree=computer[displayName,offlineCause[description],offlineCauseReason]";
+    let german = get(addr, tree, &[("Authorization", &auth)]).await.json();
+    assert_eq!(german["computer"][0]["displayName"], "master");
+    assert_eq!(
+        german["computer"][2]["offlineCause"]["description"],
+        "Getrennt durch Benutzer ci : maintenance"
+    );
+    assert_eq!(
+        german["computer"][2]["offlineCauseReason"], "maintenance",
+        "the user's own text is not translated"
+    );
+    let english = get(
+        addr,
+        tree,
+        &[("Authorization", &auth), ("Accept-Language", "en")],
+    )
+    .await
+    .json();
+    assert_eq!(english["computer"][0]["displayName"], "Built-In Node");
+    assert_eq!(
+        english["computer"][2]["offlineCause"]["description"],
+        "Disconnected by ci : maintenance"
     );
 }
 

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{ACCEPT, CONTENT_TYPE, LOCATION};
+use reqwest::header::{ACCEPT, ACCEPT_LANGUAGE, CONTENT_TYPE, HeaderMap, HeaderValue, LOCATION};
 use serde::de::DeserializeOwned;
 
 mod problems;
@@ -36,6 +36,12 @@ impl CiHttp {
             // A redirect on an API call means a login page or a misconfigured URL: report it.
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("ci-fleet/", env!("CARGO_PKG_VERSION")))
+            // Jenkins words `why` and offline causes in the request's locale, else the JVM's
+            // (Functions.getCurrentLocale); rules::why reads English only.
+            .default_headers(HeaderMap::from_iter([(
+                ACCEPT_LANGUAGE,
+                HeaderValue::from_static("en"),
+            )]))
             .build()
             .map_err(|e| CiError {
                 kind: config.kind,

@@ -5,6 +5,7 @@
 use axum::body::Body;
 use axum::http::{Response, StatusCode};
 
+use super::locale::Lang;
 use super::model::Ctx;
 use super::pages;
 use super::remote_api::api;
@@ -33,7 +34,7 @@ pub fn crumb(world: &mut World, req: &Req, identity: &Identity, format: Format) 
     let mut response = match format {
         Format::Xml => crumb_xml(req, &issued.crumb, world.state.class_fields),
         Format::Json => {
-            let ctx = Ctx::new(&world.state, &req.host(), now_ms());
+            let ctx = Ctx::new(&world.state, &req.host(), now_ms(), Lang::of(req));
             api(req, ctx.crumb(&issued.crumb))
         }
     };

@@ -3,6 +3,7 @@
 
 mod builds;
 mod crumb_issuer;
+pub mod locale;
 pub mod model;
 mod node_actions;
 mod pages;
@@ -20,6 +21,7 @@ use crate::http::{Req, percent_decode, with_header};
 use crate::state::FakeState;
 use crate::tree::Want;
 use crumb_issuer::Format;
+use locale::Lang;
 use model::Ctx;
 use node_actions::NodeAction;
 use remote_api::{api, api_with};
@@ -60,7 +62,7 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
 
 /// The remote API's objects: `…/api/json` of the root, queue, computers, labels and jobs.
 fn read(state: &FakeState, req: &Req, segs: &[&str]) -> Response<Body> {
-    let ctx = Ctx::new(state, &req.host(), now_ms());
+    let ctx = Ctx::new(state, &req.host(), now_ms(), Lang::of(req));
     match segs {
         ["api", "json"] => api(req, ctx.root(state.auth.csrf)),
         ["queue", "api", "json"] => api_with(req, |want| ctx.queue(want)),

@@ -26,11 +26,19 @@ impl JenkinsVersion {
         self.at_least("2.125")
     }
 
+    /// `(ETA: …)` with a space since 2.157, in every language (commit a60f37ec13, "Add
+    /// space after ETA:"); `(ETA:…)` before.
+    pub fn eta_space(&self) -> bool {
+        self.at_least("2.157")
+    }
+
     /// `assignedLabels` on computers and `labelExpression` on jobs since 2.94.
     pub fn exports_labels(&self) -> bool {
         self.at_least("2.94")
     }
 
+    /// The built-in node's display name in English (hudson/model/Messages.properties
+    /// `Hudson.Computer.DisplayName`); `Ctx::builtin_display_name` has the German one.
     pub fn builtin_display_name(&self) -> &'static str {
         if self.at_least("2.307") {
             "Built-In Node"

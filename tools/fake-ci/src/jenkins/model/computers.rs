@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use super::context::{Ctx, put};
 use crate::export::{INLINE, RAW};
 use crate::http::escape_html;
+use crate::jenkins::locale::Lang;
 use crate::state::{Agent, RunningBuild};
 use crate::tree::Want;
 
@@ -112,13 +113,19 @@ impl Ctx<'_> {
         let message = agent.offline_message.trim();
         let (class, description) = if agent.temporarily_offline || agent.offline_by.is_some() {
             let user = agent.offline_by.as_deref().unwrap_or("ci");
+            // SlaveComputer.DisconnectedBy={0}{1}, {1} being " : " and the message.
+            let disconnected_by = match self.lang {
+                Lang::English => "Disconnected by",
+                Lang::German => "Getrennt durch Benutzer",
+            };
             let description = if message.is_empty() {
-                format!("Disconnected by {user}")
+                format!("{disconnected_by} {user}")
             } else {
-                format!("Disconnected by {user} : {message}")
+                format!("{disconnected_by} {user} : {message}")
             };
             ("hudson.slaves.OfflineCause$UserCause", description)
         } else if message.is_empty() {
+            // OfflineCause.connection_was_broken_simple has no German translation.
             (
                 "hudson.slaves.OfflineCause$ChannelTermination",
                 "Connection was broken".to_owned(),
@@ -147,7 +154,7 @@ impl Ctx<'_> {
             json!("the Jenkins controller's built-in node")
         });
         put(&mut obj, want, "displayName", || {
-            json!(self.version.builtin_display_name())
+            json!(self.builtin_display_name())
         });
         put(&mut obj, want, "executors", || {
             self.executors(

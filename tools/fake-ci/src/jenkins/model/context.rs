@@ -9,6 +9,7 @@ use std::rc::Rc;
 use serde_json::{Map, Value, json};
 
 use crate::export::CLASS;
+use crate::jenkins::locale::Lang;
 use crate::jenkins::version::JenkinsVersion;
 use crate::jenkins::why::{Node, World};
 use crate::state::FakeState;
@@ -17,6 +18,9 @@ use crate::tree::Want;
 pub struct Ctx<'a> {
     pub state: &'a FakeState,
     pub version: JenkinsVersion,
+    /// The request's language (`Accept-Language`): `why`, offline causes and the
+    /// built-in node's name are worded in it.
+    pub lang: Lang,
     /// Absolute root URL with trailing slash, as Jenkins renders `url` properties.
     pub root: String,
     pub now_ms: i64,
@@ -45,10 +49,11 @@ pub(super) fn put(
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(state: &'a FakeState, host: &str, now_ms: i64) -> Ctx<'a> {
+    pub fn new(state: &'a FakeState, host: &str, now_ms: i64, lang: Lang) -> Ctx<'a> {
         Ctx {
             state,
             version: JenkinsVersion::parse(&state.jenkins_version),
+            lang,
             root: format!("http://{host}/"),
             now_ms,
             world: OnceCell::new(),
@@ -70,12 +75,13 @@ impl<'a> Ctx<'a> {
     pub fn world(&self) -> &World<'a> {
         self.world.get_or_init(|| World {
             version: self.version.clone(),
+            lang: self.lang,
             label_memo: Default::default(),
             label_index: Default::default(),
             first_running: Default::default(),
             agents: self.state.agents.iter().map(Node::agent).collect(),
             builtin: Node {
-                name: self.version.builtin_display_name(),
+                name: self.builtin_display_name(),
                 labels: vec![self.version.builtin_label()],
                 online: true,
             },
@@ -86,6 +92,15 @@ impl<'a> Ctx<'a> {
                 .flat_map(|a| a.running.iter().map(|r| (r.job.as_str(), r.number)))
                 .collect(),
         })
+    }
+
+    /// `Hudson.Computer.DisplayName` of hudson/model/Messages*.properties (MasterComputer's
+    /// getDisplayName): German has kept `master` while English became `Built-In Node`.
+    pub fn builtin_display_name(&self) -> &'static str {
+        match self.lang {
+            Lang::English => self.version.builtin_display_name(),
+            Lang::German => "master",
+        }
     }
 
     pub fn job_url(&self, job: &str) -> String {

@@ -93,7 +93,7 @@ impl<'a> Ctx<'a> {
             Ok(LabelExpr::Iff(..)) => "hudson.model.labels.LabelExpression$Iff",
         };
         let stats = self.label_stats(expression);
-        let builtin = self.version.builtin_display_name();
+        let builtin = self.builtin_display_name();
         let nodes: Vec<Value> = stats
             .all_nodes
             .iter()

@@ -1,5 +1,6 @@
 use super::Ctx;
 use crate::export::{self, render_depth};
+use crate::jenkins::locale::Lang;
 use crate::state::{Agent, FakeState, QueueItem, QueueState, RunningBuild};
 use crate::tree::{self, Want};
 
@@ -50,7 +51,7 @@ fn state() -> FakeState {
 #[test]
 fn wanted_builds_render_like_full_ones() {
     let state = state();
-    let ctx = Ctx::new(&state, "h", 10_000);
+    let ctx = Ctx::new(&state, "h", 10_000, Lang::English);
     let trees = [
         "items[_class,id,why,blocked,buildable,stuck,pending,inQueueSince,task[name,labelExpression]]",
         "items[*],discoverableItems",

@@ -1,8 +1,13 @@
-//! Durations as Jenkins prints them in queue reasons (`3 min 12 sec`, `4.9 sec`).
+//! Durations as Jenkins prints them in queue reasons (`3 min 12 sec`, `4,9 sec`,
+//! `3 Minuten 12 Sekunden`).
+
+use crate::jenkins::locale::{JVM_DECIMAL_SEPARATOR, Lang, jvm_integer};
 
 /// hudson.Util.getTimeSpanString: the two largest units, the second only when the first
-/// is below 10; seconds under 10 with one decimal.
-pub fn time_span(ms: u64) -> String {
+/// is below 10; seconds under 10 with one decimal. The unit words come from the
+/// request's language (hudson/Messages.properties and Messages_de.properties, `Util.*`),
+/// the number from the JVM's locale (`MessageFormat.format`): German here, so `4,9`.
+pub fn time_span(ms: u64, lang: Lang) -> String {
     const SEC: u64 = 1000;
     const MIN: u64 = 60 * SEC;
     const HOUR: u64 = 60 * MIN;
@@ -16,44 +21,82 @@ pub fn time_span(ms: u64) -> String {
     let minutes = ms % HOUR / MIN;
     let seconds = ms % MIN / SEC;
     let millis = ms % SEC;
-    let day = |n: u64| format!("{n} {}", if n == 1 { "day" } else { "days" });
-    let pair = |big: u64, big_label: String, small_label: String| {
+    let whole = |n: u64, unit: Unit| unit.word(lang, jvm_integer(n), n == 1);
+    let pair = |big: u64, big_unit: Unit, small: u64, small_unit: Unit| {
         if big < 10 {
-            format!("{big_label} {small_label}")
+            format!("{} {}", whole(big, big_unit), whole(small, small_unit))
         } else {
-            big_label
+            whole(big, big_unit)
         }
     };
     if years > 0 {
-        pair(years, format!("{years} yr"), format!("{months} mo"))
+        pair(years, Unit::Year, months, Unit::Month)
     } else if months > 0 {
-        pair(months, format!("{months} mo"), day(days))
+        pair(months, Unit::Month, days, Unit::Day)
     } else if days > 0 {
-        pair(days, day(days), format!("{hours} hr"))
+        pair(days, Unit::Day, hours, Unit::Hour)
     } else if hours > 0 {
-        pair(hours, format!("{hours} hr"), format!("{minutes} min"))
+        pair(hours, Unit::Hour, minutes, Unit::Minute)
     } else if minutes > 0 {
-        pair(minutes, format!("{minutes} min"), format!("{seconds} sec"))
+        pair(minutes, Unit::Minute, seconds, Unit::Second)
     } else if seconds >= 10 {
-        format!("{seconds} sec")
+        whole(seconds, Unit::Second)
     } else if seconds >= 1 {
-        decimal_seconds(seconds * 10 + millis / 100, 10)
+        decimal_seconds(seconds * 10 + millis / 100, 10, lang)
     } else if millis >= 100 {
-        decimal_seconds(millis / 10, 100)
+        decimal_seconds(millis / 10, 100, lang)
     } else {
-        format!("{millis} ms")
+        whole(millis, Unit::Milli)
     }
 }
 
-/// Formats `scaled / divisor` seconds the way java.text.NumberFormat prints a float:
-/// no trailing zeros, no decimal point for whole numbers.
-fn decimal_seconds(scaled: u64, divisor: u64) -> String {
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Year,
+    Month,
+    Day,
+    Hour,
+    Minute,
+    Second,
+    Milli,
+}
+
+impl Unit {
+    /// `Util.<unit>` of the request's language: `{0} <word>`, where German (and English
+    /// `day`) choose the word with `{0,choice,0#…|1#…|1<…}`: singular for exactly 1.
+    fn word(self, lang: Lang, amount: String, one: bool) -> String {
+        let (singular, plural) = match (lang, self) {
+            (Lang::English, Unit::Year) => ("yr", "yr"),
+            (Lang::English, Unit::Month) => ("mo", "mo"),
+            (Lang::English, Unit::Day) => ("day", "days"),
+            (Lang::English, Unit::Hour) => ("hr", "hr"),
+            (Lang::English, Unit::Minute) => ("min", "min"),
+            (Lang::English, Unit::Second) => ("sec", "sec"),
+            (Lang::German, Unit::Year) => ("Jahr", "Jahre"),
+            (Lang::German, Unit::Month) => ("Monat", "Monate"),
+            (Lang::German, Unit::Day) => ("Tag", "Tage"),
+            (Lang::German, Unit::Hour) => ("Stunde", "Stunden"),
+            (Lang::German, Unit::Minute) => ("Minute", "Minuten"),
+            (Lang::German, Unit::Second) => ("Sekunde", "Sekunden"),
+            (_, Unit::Milli) => ("ms", "ms"),
+        };
+        format!("{amount} {}", if one { singular } else { plural })
+    }
+}
+
+/// `scaled / divisor` seconds the way java.text.NumberFormat prints a float: no trailing
+/// zeros, no separator for whole numbers (`1.0f` is "1", and then singular).
+fn decimal_seconds(scaled: u64, divisor: u64, lang: Lang) -> String {
     let whole = scaled / divisor;
     let frac = scaled % divisor;
     if frac == 0 {
-        return format!("{whole} sec");
+        return Unit::Second.word(lang, jvm_integer(whole), whole == 1);
     }
     let width = if divisor == 10 { 1 } else { 2 };
     let digits = format!("{frac:0width$}");
-    format!("{whole}.{} sec", digits.trim_end_matches('0'))
+    let amount = format!(
+        "{whole}{JVM_DECIMAL_SEPARATOR}{}",
+        digits.trim_end_matches('0')
+    );
+    Unit::Second.word(lang, amount, false)
 }

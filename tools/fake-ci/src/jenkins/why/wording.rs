@@ -1,9 +1,11 @@
 //! The `why` of a queue item, worded as Queue.BuildableItem's getCauseOfBlockage() and
-//! hudson/model/Messages.properties word it, by state and version.
+//! hudson/model/Messages.properties word it, by state, version and the request's language
+//! (Messages_de.properties; keys and sources in the README, "Language").
 
 use super::labels::{label_name, label_nodes};
 use super::time_span::time_span;
 use super::world::World;
+use crate::jenkins::locale::{Lang, jvm_integer};
 use crate::jenkins::version::JenkinsVersion;
 use crate::state::{QueueItem, QueueState};
 
@@ -11,26 +13,42 @@ pub fn why(item: &QueueItem, world: &World) -> String {
     if let Some(text) = &item.why_override {
         return text.clone();
     }
+    let lang = world.lang;
     let q = Quotes::new(&world.version);
     match item.state {
+        // Queue.FinishedWaiting has no German translation: English in both.
         QueueState::Waiting if item.quiet_remaining_ms == 0 => "Finished waiting".to_owned(),
-        QueueState::Waiting => format!(
-            "In the quiet period. Expires in {}",
-            time_span(item.quiet_remaining_ms)
-        ),
+        QueueState::Waiting => {
+            let left = time_span(item.quiet_remaining_ms, lang);
+            match lang {
+                Lang::English => format!("In the quiet period. Expires in {left}"),
+                Lang::German => format!("In Ruhe-Periode. Endet in {left}"),
+            }
+        }
         QueueState::Blocked => {
             let number = item
                 .blocked_by_build
                 .or_else(|| world.running_number(&item.job))
                 .unwrap_or(1);
+            // The build number is an int argument of MessageFormat: grouped as the JVM's
+            // locale groups it.
+            let number = jvm_integer(number);
             let eta = match item.eta_ms {
-                Some(ms) if world.version.fancy_quotes() => format!(" (ETA: {})", time_span(ms)),
-                Some(ms) => format!(" (ETA:{})", time_span(ms)),
+                Some(ms) if world.version.eta_space() => {
+                    format!(" (ETA: {})", time_span(ms, lang))
+                }
+                Some(ms) => format!(" (ETA:{})", time_span(ms, lang)),
                 None => String::new(),
             };
-            format!("Build #{number} is already in progress{eta}")
+            match lang {
+                Lang::English => format!("Build #{number} is already in progress{eta}"),
+                Lang::German => format!("Build #{number} ist bereits in Arbeit{eta}"),
+            }
         }
-        QueueState::Buildable => buildable_why(item, world, &q),
+        QueueState::Buildable => match lang {
+            Lang::English => buildable_why(item, world, &q),
+            Lang::German => buildable_why_de(item, world),
+        },
     }
 }
 
@@ -60,6 +78,30 @@ fn buildable_why(item: &QueueItem, world: &World, q: &Quotes) -> String {
             q.name(node.name)
         ),
         (false, _) => format!("Waiting for next available executor on {}", q.name(&name)),
+    }
+}
+
+/// The same causes in Messages_de.properties: „ “ around labels and the refusing node
+/// in every version, node names bare.
+fn buildable_why_de(item: &QueueItem, world: &World) -> String {
+    let Some(label) = item.label.as_deref().filter(|l| !l.trim().is_empty()) else {
+        return "Warte auf den nächsten freien Build-Prozessor".to_owned();
+    };
+    let name = label_name(label);
+    if world.agents.is_empty() {
+        return format!("„Jenkins“ hat nicht das Label „{name}“");
+    }
+    let nodes = label_nodes(world, label);
+    let offline = nodes.iter().all(|n| !n.online);
+    match (offline, nodes.as_slice()) {
+        (true, []) => format!("Es gibt keine Knoten mit dem Label „{name}“"),
+        (true, [node]) => format!("{} ist offline", node.name),
+        (true, _) => format!("Alle Knoten des Labels „{name}“ sind offline"),
+        (false, [node]) => format!(
+            "Warte auf den nächsten freien Build-Prozessor auf {}",
+            node.name
+        ),
+        (false, _) => format!("Warte auf den nächsten freien Build-Prozessor auf {name}"),
     }
 }
 

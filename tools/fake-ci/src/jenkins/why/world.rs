@@ -5,6 +5,7 @@ use std::cell::{OnceCell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::jenkins::locale::Lang;
 use crate::jenkins::version::JenkinsVersion;
 use crate::state::Agent;
 
@@ -29,6 +30,8 @@ impl<'a> Node<'a> {
 
 pub struct World<'a> {
     pub version: JenkinsVersion,
+    /// The language the request asked for (`Accept-Language`), German when none.
+    pub lang: Lang,
     /// Agents only; Jenkins' `getNodes()` does not include the built-in node.
     pub agents: Vec<Node<'a>>,
     pub builtin: Node<'a>,
