@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use rules::drain::{DrainAgent, DrainRecord, DrainStep, next_step};
+use rules::drain::{DRAIN_REASON, DrainAgent, DrainRecord, DrainStep, next_step};
 use rules::{CiSnapshot, Datum, Unit};
 use serde::Serialize;
 use shared::ports::Ports;
@@ -86,6 +86,7 @@ pub async fn finish_drains(
 ) -> Vec<DrainReport> {
     let mut reports = Vec::new();
     for mut drain in pending {
+        reassert_offline(ports, &drain.record, seen.snapshot.as_ref(), log).await;
         let agent = drain_agent(ports, &drain.record, seen.snapshot.as_ref()).await;
         let step = match next_step(&drain.record, agent, now, run_every) {
             DrainStep::Heartbeat if drain.heartbeated => DrainStep::Wait,
@@ -123,6 +124,28 @@ async fn read_record(ports: &Ports, key: &str, log: &mut RunLog) -> Option<Drain
         Err(e) => {
             log.problem(e.to_string());
             None
+        }
+    }
+}
+
+/// A draining instance's agent that takes work again (a Swarm agent reconnects as a new,
+/// online node; someone put it back online) is taken offline again: a build starting
+/// there now would be cut at the drain's end.
+async fn reassert_offline(
+    ports: &Ports,
+    record: &DrainRecord,
+    snapshot: Option<&CiSnapshot>,
+    log: &mut RunLog,
+) {
+    let Some(snapshot) = snapshot else { return };
+    let back = (snapshot.agents.iter())
+        .filter(|a| a.accepting_tasks && record.agent_names.contains(&a.name));
+    for agent in back {
+        match ports.ci.take_offline(&agent.name, DRAIN_REASON).await {
+            Ok(_) => {
+                tracing::warn!(agent = %agent.name, instance = %record.instance_id, "a draining instance's agent took work again: offline again")
+            }
+            Err(e) => log.problem(format!("drain of {}: {e}", record.instance_id)),
         }
     }
 }

@@ -223,3 +223,49 @@ async fn an_agent_missing_from_the_snapshot_is_asked_alone() {
     );
     assert!(w.groups.completed.lock().expect("lock").is_empty());
 }
+
+/// A draining instance's agent that came back online (a Swarm agent reconnects as a new
+/// node) is taken offline again, so no new build starts on an instance that is leaving.
+#[tokio::test]
+async fn a_draining_agent_back_online_is_taken_offline_again() {
+    let snapshot = CiSnapshot {
+        agents: vec![agent("i-000000b1").busy(1).build()],
+        queue: vec![],
+    };
+    let w = world(
+        vec![
+            group_instance("i-000000b1")
+                .in_state("Terminating:Wait")
+                .build(),
+        ],
+        Some(snapshot),
+        vec![],
+    );
+    let record = DrainRecord {
+        instance_id: "i-000000b1".into(),
+        pool: "linux".into(),
+        group: "ci-linux".into(),
+        hook: "drain".into(),
+        token: None,
+        agent_names: vec!["i-000000b1".into()],
+        started_at: ago(60),
+        deadline: ago(60) + chrono::Duration::hours(2),
+        heartbeat_timeout_seconds: 600,
+        last_heartbeat_at: ago(60),
+    };
+    w.store
+        .put(
+            &drain_key("i-000000b1"),
+            serde_json::to_vec(&record).expect("json"),
+        )
+        .await
+        .expect("puts");
+    w.protector.run(now()).await.expect("runs");
+    assert_eq!(
+        w.ci.taken_offline(),
+        vec![(
+            "i-000000b1".to_owned(),
+            rules::drain::DRAIN_REASON.to_owned()
+        )]
+    );
+}

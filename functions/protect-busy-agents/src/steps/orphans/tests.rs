@@ -17,7 +17,8 @@ async fn terminations_no_event_handled_are_taken_over_after_the_grace() {
             agent("i-000000c1").build(),
             agent("i-000000c2").busy(1).build(),
             agent("i-000000c3").busy(1).build(),
-            agent("i-000000c4").busy(1).build(),
+            // Drained already (by its event): offline.
+            agent("i-000000c4").busy(1).offline(DRAIN_REASON).build(),
         ],
         queue: vec![],
     };
