@@ -233,7 +233,9 @@ async fn fetch_bodies(url: &str) -> Result<(Vec<u8>, Vec<u8>), String> {
     let get = |path: String| {
         let request = client
             .get(format!("{url}{path}"))
-            .basic_auth("bench", Some("bench-token"));
+            .basic_auth("bench", Some("bench-token"))
+            // As publish-workload asks: the fake plays a German-default Jenkins otherwise.
+            .header("Accept-Language", "en");
         async move {
             request
                 .send()
