@@ -59,10 +59,12 @@ fn teamcity_state() -> Value {
         "teamcity_tokens": ["tc-token"],
         "agents": [
             {"id": 1, "name": "tc-linux-1", "pool": "Linux", "running": [{"job": "App_Build", "number": 11}]},
-            {"id": 2, "name": "tc-linux-2", "pool": "Linux"},
+            // Every usable agent busy: a build with an idle compatible agent waits for
+            // something else (a limit, a lock), which is no demand.
+            {"id": 2, "name": "tc-linux-2", "pool": "Linux", "running": [{"job": "App_Lint", "number": 4}]},
             {"id": 3, "name": "tc-linux-3", "pool": "Linux", "authorized": false},
             {"id": 4, "name": "tc-linux-4", "pool": "Linux", "enabled": false},
-            {"id": 5, "name": "tc-gpu-1", "pool": "GPU"}
+            {"id": 5, "name": "tc-gpu-1", "pool": "GPU", "running": [{"job": "Ml_Eval", "number": 2}]}
         ],
         "queue": [
             {"id": 101, "job": "App_Build", "pools": ["Linux"], "queued_at_ms": now_ms() - 90_000},
@@ -83,8 +85,8 @@ const JENKINS_EXPECTED: [Expected; 3] = [
 ];
 
 const TEAMCITY_EXPECTED: [Expected; 2] = [
-    ("linux", 2.0, 0.0, 1.0, 1.0, 2.0, 2.0, 1.5, 3.0, 1.0),
-    ("gpu", 1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 0.0),
+    ("linux", 2.0, 0.0, 2.0, 0.0, 2.0, 2.0, 2.0, 4.0, 2.0),
+    ("gpu", 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 2.0, 1.0),
 ];
 
 const METRICS: [&str; 9] = [

@@ -6,7 +6,7 @@ pub mod builds;
 pub mod history;
 pub mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -16,8 +16,8 @@ use crate::ci::http::{CiHttp, encode_query_value};
 use crate::ci::kind::CiKind;
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
-use rules::CiSnapshot;
 use rules::health::FinishedBuild;
+use rules::{CiSnapshot, Waiting};
 pub use wire::{AgentJson, AgentsJson, QueueJson, parse_teamcity_time};
 use wire::{BuildRefJson, Page};
 
@@ -90,10 +90,21 @@ impl CiServer for TeamCity {
             .iter()
             .filter_map(|a| Some((a.id, a.pool.as_ref()?.name.clone()?)))
             .collect();
+        let idle: HashSet<u64> = (agents_json.iter())
+            .filter(|a| a.is_idle_capacity())
+            .map(|a| a.id)
+            .collect();
         let queue = queue_json
             .into_iter()
             .filter(|b| b.state.as_deref().is_none_or(|s| s == "queued"))
-            .map(|b| b.into_build(&pool_of))
+            .map(|b| {
+                let not_for_an_agent = b.has_idle_compatible_agent(&idle);
+                let mut build = b.into_build(&pool_of);
+                if not_for_an_agent {
+                    build.waiting = Waiting::Blocked;
+                }
+                build
+            })
             .collect();
         Ok(CiSnapshot {
             agents: agents_json.into_iter().map(AgentJson::into_agent).collect(),

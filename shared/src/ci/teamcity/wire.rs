@@ -3,7 +3,7 @@
 //! `nextHref` paging and the compact timestamp.
 //! Codes such as (B2.2) are points of docs/ci-semantics.md.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -76,6 +76,11 @@ pub struct BuildRefJson {
 }
 
 impl AgentJson {
+    /// Connected, enabled, authorized and running nothing: it would take a build now.
+    pub fn is_idle_capacity(&self) -> bool {
+        self.connected && self.enabled && self.authorized && self.build.is_none()
+    }
+
     pub fn into_agent(self) -> Agent {
         // A disabled agent's reason is its disable comment (ci-fleet's own, or a person's).
         let comment = self
@@ -150,6 +155,15 @@ pub struct AgentIdJson {
 }
 
 impl QueuedJson {
+    /// Whether an agent it could run on is idle and takes work: then it does not wait for
+    /// an agent (a running-builds limit, a shared-resource lock, a paused configuration,
+    /// whatever the wait reason's wording), and is no demand (REAL-SERVERS #6).
+    pub fn has_idle_compatible_agent(&self, idle: &HashSet<u64>) -> bool {
+        (self.compatible_agents.iter())
+            .flat_map(|c| &c.agent)
+            .any(|a| idle.contains(&a.id))
+    }
+
     pub fn into_build(self, pool_of: &HashMap<u64, String>) -> QueuedBuild {
         let mut pools: Vec<String> = self
             .compatible_agents
@@ -194,6 +208,35 @@ pub fn parse_teamcity_time(raw: &str) -> Option<DateTime<Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// 20 builds held by a "one running build" limit while an agent of their pool is idle:
+    /// not demand, whatever the wait reason says; with every compatible agent busy they are.
+    #[test]
+    fn a_build_with_an_idle_compatible_agent_does_not_wait_for_an_agent() {
+        let agents: Vec<AgentJson> = serde_json::from_str(
+            r#"[{"id":1,"name":"a","connected":true,"enabled":true,"authorized":true},
+                {"id":2,"name":"b","connected":true,"enabled":true,"authorized":true,"build":{"id":5}},
+                {"id":3,"name":"c","connected":true,"enabled":false,"authorized":true}]"#,
+        )
+        .expect("agents");
+        let idle: HashSet<u64> = agents
+            .iter()
+            .filter(|a| a.is_idle_capacity())
+            .map(|a| a.id)
+            .collect();
+        assert_eq!(idle, HashSet::from([1]));
+        let queued = |compatible: &str| -> QueuedJson {
+            serde_json::from_str(&format!(
+                r#"{{"id":9,"state":"queued","waitReason":"Build is waiting for the running builds limit","compatibleAgents":{{"agent":[{compatible}]}}}}"#
+            ))
+            .expect("a queued build")
+        };
+        assert!(queued(r#"{"id":1},{"id":2}"#).has_idle_compatible_agent(&idle));
+        assert!(
+            !queued(r#"{"id":2},{"id":3}"#).has_idle_compatible_agent(&idle),
+            "busy or disabled: it waits"
+        );
+    }
 
     #[test]
     fn parses_teamcity_timestamps() {
