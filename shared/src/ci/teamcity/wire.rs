@@ -171,7 +171,13 @@ impl QueuedJson {
             .flat_map(|c| &c.agent)
             .filter_map(|a| pool_of.get(&a.id).cloned())
             .collect();
-        if let Some(pinned) = self.agent.and_then(|a| a.pool).and_then(|p| p.name) {
+        let pinned = self.agent.and_then(|a| a.pool).and_then(|p| p.name);
+        // Stuck from structure, not wording (REAL-SERVERS #13: the "no compatible agents"
+        // text was the fake's invention): pinned to a pool that has no agent at all, so
+        // no instance of ours can ever take it.
+        let pinned_to_an_empty_pool =
+            (pinned.as_ref()).is_some_and(|p| !pool_of.values().any(|own| own == p));
+        if let Some(pinned) = pinned {
             pools.push(pinned);
         }
         pools.sort();
@@ -182,7 +188,7 @@ impl QueuedJson {
         } else {
             Waiting::ForExecutor
         };
-        let stuck = pools.is_empty() || reason.starts_with("There are no compatible agents");
+        let stuck = pools.is_empty() || pinned_to_an_empty_pool;
         let demand = if pools.is_empty() {
             Demand::Unknown(format!("no compatible agent and no pool pin: {reason}"))
         } else {
@@ -308,9 +314,20 @@ mod tests {
         assert_eq!((build.waiting, build.stuck), (Waiting::ForExecutor, false));
 
         let pinned: QueuedJson = serde_json::from_str(r#"{"id":10,"agent":{"pool":{"id":4,"name":"Windows"}},"compatibleAgents":{"count":0}}"#).expect("parses");
+        let pinned = pinned.into_build(&pools);
+        assert_eq!(pinned.demand, Demand::Pools(vec!["Windows".into()]));
+        assert!(
+            pinned.stuck,
+            "pinned to a pool with no agent at all: stuck, from structure"
+        );
+
+        // Pinned to a pool whose agents exist (disconnected, say): waits, not stuck, and
+        // the wording of the wait reason decides nothing.
+        let waits: QueuedJson = serde_json::from_str(r#"{"id":12,"waitReason":"There are no compatible agents which can run this build","agent":{"pool":{"id":1,"name":"Linux"}},"compatibleAgents":{"count":0}}"#).expect("parses");
+        let waits = waits.into_build(&pools);
         assert_eq!(
-            pinned.into_build(&pools).demand,
-            Demand::Pools(vec!["Windows".into()])
+            (waits.demand, waits.stuck),
+            (Demand::Pools(vec!["Linux".into()]), false)
         );
 
         let blocked: QueuedJson = serde_json::from_str(r#"{"id":11,"waitReason":"Build dependencies have not been built yet","compatibleAgents":{"agent":[{"id":2}]}}"#).expect("parses");
