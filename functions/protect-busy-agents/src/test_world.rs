@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use rules::drain::{DrainRecord, drain_key};
 use rules::health::FinishedBuild;
 use rules::protection::Graces;
 use rules::{AgentNameSource, CiSnapshot, InstanceInfo};
@@ -105,6 +106,34 @@ pub fn launched(id: &str, seconds_ago: i64, state: &str) -> InstanceInfo {
         private_dns_name: String::new(),
         tags: Default::default(),
     }
+}
+
+/// A drain of `instance` (group `ci-linux`, hook `drain`, no token) that started
+/// `started_ago` seconds ago and was heartbeated then, with a 600 s hook and two hours to go.
+pub fn drain_of(instance: &str, started_ago: i64) -> DrainRecord {
+    DrainRecord {
+        instance_id: instance.into(),
+        pool: "linux".into(),
+        group: "ci-linux".into(),
+        hook: "drain".into(),
+        token: None,
+        agent_names: vec![instance.into()],
+        started_at: ago(started_ago),
+        deadline: ago(started_ago) + chrono::Duration::hours(2),
+        heartbeat_timeout_seconds: 600,
+        last_heartbeat_at: ago(started_ago),
+    }
+}
+
+/// Stores `record` where handle-interruption would.
+pub async fn record_drain(store: &MemoryStore, record: &DrainRecord) {
+    store
+        .put(
+            &drain_key(&record.instance_id),
+            serde_json::to_vec(record).expect("json"),
+        )
+        .await
+        .expect("puts");
 }
 
 /// A memory of one instance, first seen an hour ago.

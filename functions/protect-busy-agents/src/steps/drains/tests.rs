@@ -4,7 +4,7 @@ use shared::ports::store::ObjectStore;
 use shared::testing::{agent, ago, group_instance, now};
 
 use crate::memory::MEMORY_KEY;
-use crate::test_world::world;
+use crate::test_world::{drain_of, record_drain, world};
 
 #[tokio::test]
 async fn drains_complete_heartbeat_time_out_and_outlive_the_group_listing() {
@@ -133,25 +133,11 @@ async fn drains_are_heartbeated_even_when_the_groups_and_the_ci_server_cannot_be
     w.protector.ports.groups = failing.clone();
     w.groups = failing;
     let due = DrainRecord {
-        instance_id: "i-000000e1".into(),
-        pool: "linux".into(),
-        group: "ci-linux".into(),
-        hook: "drain".into(),
-        token: None,
-        agent_names: vec!["i-000000e1".into()],
-        started_at: ago(900),
-        deadline: ago(900) + chrono::Duration::hours(2),
         // Unknown when the drain started: the shortest, so every run heartbeats.
         heartbeat_timeout_seconds: 30,
-        last_heartbeat_at: ago(60),
+        ..drain_of("i-000000e1", 60)
     };
-    w.store
-        .put(
-            &drain_key("i-000000e1"),
-            serde_json::to_vec(&due).expect("json"),
-        )
-        .await
-        .expect("puts");
+    record_drain(&w.store, &due).await;
     let error = w
         .protector
         .run(now())
@@ -196,25 +182,8 @@ async fn an_agent_missing_from_the_snapshot_is_asked_alone() {
     ]));
     w.protector.ports.ci = ci.clone();
     w.ci = ci;
-    let record = DrainRecord {
-        instance_id: "i-000000f1".into(),
-        pool: "linux".into(),
-        group: "ci-linux".into(),
-        hook: "drain".into(),
-        token: None,
-        agent_names: vec!["i-000000f1".into()],
-        started_at: ago(60),
-        deadline: ago(60) + chrono::Duration::hours(2),
-        heartbeat_timeout_seconds: 600,
-        last_heartbeat_at: ago(60),
-    };
-    w.store
-        .put(
-            &drain_key("i-000000f1"),
-            serde_json::to_vec(&record).expect("json"),
-        )
-        .await
-        .expect("puts");
+    let record = drain_of("i-000000f1", 60);
+    record_drain(&w.store, &record).await;
     let response = w.protector.run(now()).await.expect("runs");
     assert_eq!(
         response.drains[0].step,
@@ -241,25 +210,8 @@ async fn a_draining_agent_back_online_is_taken_offline_again() {
         Some(snapshot),
         vec![],
     );
-    let record = DrainRecord {
-        instance_id: "i-000000b1".into(),
-        pool: "linux".into(),
-        group: "ci-linux".into(),
-        hook: "drain".into(),
-        token: None,
-        agent_names: vec!["i-000000b1".into()],
-        started_at: ago(60),
-        deadline: ago(60) + chrono::Duration::hours(2),
-        heartbeat_timeout_seconds: 600,
-        last_heartbeat_at: ago(60),
-    };
-    w.store
-        .put(
-            &drain_key("i-000000b1"),
-            serde_json::to_vec(&record).expect("json"),
-        )
-        .await
-        .expect("puts");
+    let record = drain_of("i-000000b1", 60);
+    record_drain(&w.store, &record).await;
     w.protector.run(now()).await.expect("runs");
     assert_eq!(
         w.ci.taken_offline(),

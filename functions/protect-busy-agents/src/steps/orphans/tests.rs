@@ -5,7 +5,7 @@ use shared::testing::{agent, ago, group_instance, now};
 
 use crate::memory::{InstanceMemory, Memory};
 use crate::steps::orphans::Adopted;
-use crate::test_world::{saved_memory, world};
+use crate::test_world::{drain_of, record_drain, saved_memory, world};
 
 /// Waiting since two minutes, no event handled them: the idle one is completed, the busy
 /// one drained (heartbeated now, a record the next runs finish); one waiting for less
@@ -50,24 +50,10 @@ async fn terminations_no_event_handled_are_taken_over_after_the_grace() {
     }
     memory.save(w.store.as_ref()).await.expect("saves");
     let recorded = DrainRecord {
-        instance_id: "i-000000c4".into(),
-        pool: "linux".into(),
-        group: "ci-linux".into(),
-        hook: "drain".into(),
         token: Some("t".into()),
-        agent_names: vec!["i-000000c4".into()],
-        started_at: ago(120),
-        deadline: ago(120) + chrono::Duration::hours(2),
-        heartbeat_timeout_seconds: 600,
-        last_heartbeat_at: ago(120),
+        ..drain_of("i-000000c4", 120)
     };
-    w.store
-        .put(
-            &drain_key("i-000000c4"),
-            serde_json::to_vec(&recorded).expect("json"),
-        )
-        .await
-        .expect("puts");
+    record_drain(&w.store, &recorded).await;
 
     let response = w.protector.run(now()).await.expect("runs");
     let adopted: Vec<(&str, Adopted)> = response

@@ -1,9 +1,8 @@
 use rules::CiSnapshot;
-use rules::drain::{DRAIN_REASON, DrainRecord, WARM_POOL_DRAIN_REASON, drain_key};
-use shared::ports::store::ObjectStore;
-use shared::testing::{agent, ago, group_instance, now};
+use rules::drain::{DRAIN_REASON, WARM_POOL_DRAIN_REASON};
+use shared::testing::{agent, group_instance, now};
 
-use crate::test_world::world;
+use crate::test_world::{drain_of, record_drain, world};
 
 #[tokio::test]
 async fn only_the_warm_pool_drains_mark_is_lifted_and_only_in_service() {
@@ -34,25 +33,8 @@ async fn only_the_warm_pool_drains_mark_is_lifted_and_only_in_service() {
         Some(snapshot),
         vec![],
     );
-    let pending = DrainRecord {
-        instance_id: "i-000000a5".into(),
-        pool: "linux".into(),
-        group: "ci-linux".into(),
-        hook: "drain".into(),
-        token: None,
-        agent_names: vec!["i-000000a5".into()],
-        started_at: ago(60),
-        deadline: ago(60) + chrono::Duration::hours(2),
-        heartbeat_timeout_seconds: 600,
-        last_heartbeat_at: ago(60),
-    };
-    w.store
-        .put(
-            &drain_key("i-000000a5"),
-            serde_json::to_vec(&pending).expect("json"),
-        )
-        .await
-        .expect("puts");
+    let pending = drain_of("i-000000a5", 60);
+    record_drain(&w.store, &pending).await;
     let response = w.protector.run(now()).await.expect("runs");
     assert_eq!(response.back_in_service, vec!["i-000000a1"]);
     assert_eq!(w.ci.brought_online(), vec!["i-000000a1"]);
