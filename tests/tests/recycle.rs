@@ -247,9 +247,14 @@ async fn botched_agent_is_replaced_once_its_build_ends(kind: CiKind) {
     );
     assert_eq!(states(&s.c, &s.group).await[bad.as_str()], "InService");
 
-    // The build ends and work is queued: the instance goes, keeping the desired capacity.
+    // The build ends and work is queued that no idle agent takes (on TeamCity a queued
+    // build with an idle compatible agent waits for something else, not for capacity):
+    // the instance goes, keeping the desired capacity.
     update(&fake, |state| {
         state["agents"][0]["running"] = json!([]);
+        for (i, busy) in [1, 2, 3].into_iter().enumerate() {
+            state["agents"][busy]["running"] = json!([{"job": format!("busy-{i}"), "number": 1}]);
+        }
         state["queue"] =
             json!([{"id": 700, "job": "queued-job", "label": "linux", "pools": ["linux"]}]);
     })
