@@ -69,6 +69,12 @@ async fn terminating(s: &Stack, instance: &str) -> Value {
     event
 }
 
+fn handle_command(s: &Stack, fake: &FakeCi) -> Command {
+    let mut cmd = s.function_command("handle-interruption", fake, LOGIN, &s.pools(1));
+    cmd.env("METRICS_NAMESPACE", "CIFleetFaultTest");
+    cmd
+}
+
 fn protect_command(s: &Stack, fake: &FakeCi, env: &[(&str, &str)]) -> Command {
     let mut cmd = s.function_command("protect-busy-agents", fake, LOGIN, &s.pools(1));
     cmd.envs([
@@ -218,8 +224,7 @@ async fn a_failed_hook_describe_at_drain_start_does_not_let_the_hook_expire() {
     short_hook(&s).await;
     let event = terminating(&s, &id).await;
     faults::throttle(s.aws, "autoscaling", "DescribeLifecycleHooks");
-    let mut cmd = s.function_command("handle-interruption", &fake, LOGIN, &s.pools(1));
-    cmd.env("METRICS_NAMESPACE", "CIFleetFaultTest");
+    let cmd = handle_command(&s, &fake);
     let handled = stdout_json(&run_with_event(cmd, &event, &[]));
     assert!(
         faults::fired(s.aws, "DescribeLifecycleHooks") > 0,
@@ -265,8 +270,7 @@ async fn a_spot_warning_and_a_rebalance_at_once_leave_the_agent_offline() {
         let both: Vec<_> = [spot, rebalance]
             .into_iter()
             .map(|event| {
-                let mut cmd = s.function_command("handle-interruption", &fake, LOGIN, &s.pools(1));
-                cmd.env("METRICS_NAMESPACE", "CIFleetFaultTest");
+                let cmd = handle_command(&s, &fake);
                 std::thread::spawn(move || run_with_event(cmd, &event, &[]))
             })
             .collect();
@@ -297,8 +301,7 @@ async fn a_slow_ci_server_does_not_starve_the_heartbeats() {
     let fake = FakeCi::start(CiKind::Jenkins, &jenkins(vec![agent(&id, true)]));
     short_hook(&s).await;
     let event = terminating(&s, &id).await;
-    let mut cmd = s.function_command("handle-interruption", &fake, LOGIN, &s.pools(1));
-    cmd.env("METRICS_NAMESPACE", "CIFleetFaultTest");
+    let cmd = handle_command(&s, &fake);
     assert_eq!(
         stdout_json(&run_with_event(cmd, &event, &[]))["lifecycle"],
         "drain-recorded"

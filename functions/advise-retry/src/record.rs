@@ -286,14 +286,7 @@ mod tests {
     }
 
     fn class() -> impl Strategy<Value = FailureClass> + Clone {
-        prop::sample::select(vec![
-            FailureClass::SpotInterruption,
-            FailureClass::AgentLost,
-            FailureClass::Oom,
-            FailureClass::Timeout,
-            FailureClass::Infrastructure,
-            FailureClass::Deterministic,
-        ])
+        prop::sample::select(FailureClass::ALL.to_vec())
     }
 
     fn any_entry() -> impl Strategy<Value = Entry> {

@@ -33,14 +33,7 @@ fn recent_time() -> impl Strategy<Value = DateTime<Utc>> {
 }
 
 fn class() -> impl Strategy<Value = FailureClass> + Clone {
-    prop::sample::select(vec![
-        FailureClass::SpotInterruption,
-        FailureClass::AgentLost,
-        FailureClass::Oom,
-        FailureClass::Timeout,
-        FailureClass::Infrastructure,
-        FailureClass::Deterministic,
-    ])
+    prop::sample::select(FailureClass::ALL.to_vec())
 }
 
 fn drain_record() -> impl Strategy<Value = DrainRecord> {

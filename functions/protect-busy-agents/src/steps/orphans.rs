@@ -60,6 +60,8 @@ pub async fn adopt_orphans(
         let Some(group) = seen.group(&pool.spec.asg) else {
             continue;
         };
+        // Our hook's timeout, read once for the group and only when an orphan needs it.
+        let mut our_hook: Option<Option<u32>> = None;
         for instance in group
             .instances
             .iter()
@@ -76,7 +78,21 @@ pub async fn adopt_orphans(
             if (now - since).to_std().unwrap_or_default() < config.orphans.grace {
                 continue;
             }
-            match adopt(ports, config, seen, pool, instance, now).await {
+            if our_hook.is_none() {
+                let hook = &config.orphans.hook;
+                match ports.groups.hook_heartbeat_timeout(&group.name, hook).await {
+                    Ok(timeout) => our_hook = Some(timeout),
+                    Err(e) => {
+                        log.problem(format!("orphaned actions of {}: {e}", group.name));
+                        break;
+                    }
+                }
+            }
+            // No hook of ours on the group: the wait is another hook's.
+            let Some(heartbeat_timeout) = our_hook.flatten() else {
+                break;
+            };
+            match adopt(ports, config, seen, pool, instance, heartbeat_timeout, now).await {
                 Ok(Some(adopted)) => {
                     remembered.adopted = true;
                     tracing::warn!(instance = %instance.instance_id, pool = pool.name(), ?adopted, "a terminate action no event handled, taken over");
@@ -98,24 +114,17 @@ pub async fn adopt_orphans(
     reports
 }
 
-/// `None`: the group has no hook of ours (the wait is another hook's), or the action
-/// ended meanwhile.
+/// `None`: the action ended meanwhile.
 async fn adopt(
     ports: &Ports,
     config: &ProtectConfig,
     seen: &Seen,
     pool: &Pool,
     instance: &GroupInstance,
+    heartbeat_timeout: u32,
     now: DateTime<Utc>,
 ) -> Result<Option<Adopted>> {
     let hook = &config.orphans.hook;
-    let Some(heartbeat_timeout) = ports
-        .groups
-        .hook_heartbeat_timeout(&instance.group, hook)
-        .await?
-    else {
-        return Ok(None);
-    };
     let id = &instance.instance_id;
     let details = seen.details.get(id);
     let names = config.agent_names.agent_names(id, details);
