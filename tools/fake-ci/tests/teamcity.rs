@@ -359,8 +359,19 @@ async fn queue_builds_and_their_start() {
     .await
     .json();
     assert_eq!(
-        compatible["count"], 2,
-        "connected and authorized agents of the pool, disabled ones included"
+        compatible["count"], 1,
+        "a queued build's compatible agents leave out the disabled tc-2 (TR AgentFinder.isAgentRestrictorAllowed)"
+    );
+    let by_configuration = get(
+        addr,
+        "/app/rest/agents?locator=compatible:(buildType:(id:App_Test)),defaultFilter:false",
+        &json_headers(),
+    )
+    .await
+    .json();
+    assert_eq!(
+        by_configuration["count"], 2,
+        "the configuration's compatible agents keep the disabled tc-2 (TR AgentFinder.getCompatibilityData)"
     );
 
     // The running build is absent from a plain /builds and present with running:true.

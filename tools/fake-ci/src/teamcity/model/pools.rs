@@ -110,10 +110,26 @@ impl Tc<'_> {
         agents
     }
 
-    /// Agents `compatible:(build:(id:N))` names: in the item's pools; the locator adds
-    /// `connected:true` itself (enabled is not implied for build compatibility).
-    /// In agent order.
-    pub fn in_item_pools(&self, item: &QueueItem) -> Vec<usize> {
+    /// Every agent in the item's pools, whatever its state. In agent order.
+    fn in_item_pools(&self, item: &QueueItem) -> Vec<usize> {
+        self.in_pools(self.item_pools(item))
+    }
+
+    /// Agents compatible with a build configuration (`compatible:(buildType:(id:X))`):
+    /// disabled, disconnected and unauthorized ones too (TR `AgentFinder.getCompatibilityData`
+    /// keeps them: "considered compatible"). The fake has no build configurations of its
+    /// own, so a configuration's compatible pools are those its queued builds name in
+    /// `pools` (a build's pin is the build's, not the configuration's). In agent order.
+    pub fn compatible_with_build_type(&self, build_type: &str) -> Vec<usize> {
+        let pools = (self.state.queue.iter())
+            .filter(|q| q.job == build_type)
+            .flat_map(|q| q.pools.iter().filter_map(|p| self.pool_id(p)))
+            .collect();
+        self.in_pools(pools)
+    }
+
+    /// Every agent in these pools, in agent order.
+    fn in_pools(&self, mut pools: Vec<u64>) -> Vec<usize> {
         let members = self.pool_members.get_or_init(|| {
             let mut members = vec![Vec::new(); self.pool_list().len()];
             for i in 0..self.state.agents.len() {
@@ -121,7 +137,6 @@ impl Tc<'_> {
             }
             members
         });
-        let mut pools = self.item_pools(item);
         pools.sort_unstable();
         pools.dedup();
         let mut agents: Vec<usize> = pools
