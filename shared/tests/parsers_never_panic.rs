@@ -6,6 +6,7 @@ use rules::LabelExpr;
 use rules::why::read_why;
 use serde_json::{Value, json};
 use shared::ci::jenkins::parse_snapshot;
+use shared::ci::teamcity::wire::AgentIndex;
 use shared::ci::teamcity::{AgentsJson, QueueJson};
 
 /// JSON values biased towards the keys the adapters read, so the search reaches deep paths.
@@ -107,13 +108,14 @@ proptest! {
     }
 
     #[test]
-    fn teamcity_bodies_never_panic(agents in json_value(), queue in json_value()) {
-        let pools = std::collections::HashMap::new();
+    fn teamcity_bodies_never_panic(agents in json_value(), queue in json_value(), compatible in prop::collection::vec(0u64..8, 0..8)) {
+        let mut index = AgentIndex::default();
         if let Ok(page) = serde_json::from_value::<AgentsJson>(agents) {
+            index = AgentIndex::of(&page.agent);
             let _: Vec<_> = page.agent.into_iter().map(|a| a.into_agent()).collect();
         }
         if let Ok(page) = serde_json::from_value::<QueueJson>(queue) {
-            let _: Vec<_> = page.build.into_iter().map(|b| b.into_build(&pools)).collect();
+            let _: Vec<_> = page.build.into_iter().map(|b| b.into_build(&compatible, &index)).collect();
         }
     }
 

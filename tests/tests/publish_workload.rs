@@ -285,17 +285,48 @@ async fn teamcity_follows_pages_and_publishes_readable_metrics() {
     assert_pools(&pools_of_first_poll(&text(&dry.stdout)), &TEAMCITY_EXPECTED);
 
     let requests = fake.requests().await;
-    let agent_pages = requests
-        .iter()
+    let query = |r: &Value| r["query"].as_str().unwrap_or("").to_owned();
+    let agents: Vec<&Value> = (requests.iter())
         .filter(|r| {
             r["path"]
                 .as_str()
                 .is_some_and(|p| p.ends_with("/app/rest/agents"))
         })
-        .count();
+        .collect();
+    let (compatibility, listing): (Vec<&Value>, Vec<&Value>) =
+        (agents.iter()).partition(|r| query(r).contains("compatible"));
     assert_eq!(
-        agent_pages, 3,
+        listing.len(),
+        3,
         "5 agents at 2 a page: 3 pages by nextHref: {requests:#?}"
+    );
+    // Compatibility once per queued build configuration (4), not per queued build, with
+    // disabled and disconnected agents (defaultFilter:false): Linux's 4 agents are 3 pages
+    // (a full page always has a nextHref, the last one is empty), GPU's one agent 1.
+    let mut configurations: Vec<String> = (compatibility.iter())
+        .map(|r| {
+            // The first page as ci-fleet encodes it, the next ones as nextHref gives them.
+            let q = (query(r).replace("%3A", ":").replace("%28", "(")).replace("%29", ")");
+            assert!(q.contains("defaultFilter:false"), "{q}");
+            let at = q.find("buildType:(id:").expect("a buildType id") + 14;
+            q[at..].split(')').next().unwrap_or("").to_owned()
+        })
+        .collect();
+    configurations.sort();
+    assert_eq!(
+        configurations,
+        [
+            ["App_Build"; 3].as_slice(),
+            &["App_Deploy"; 3],
+            &["App_Test"; 3],
+            &["Ml_Train"]
+        ]
+        .concat(),
+        "{compatibility:#?}"
+    );
+    assert!(
+        (requests.iter()).all(|r| !query(r).contains("compatibleAgents")),
+        "no per-build compatible-agent lists"
     );
     assert!(
         requests

@@ -355,6 +355,49 @@ async fn a_one_build_pool_gets_a_fresh_instance_after_each_build() {
     );
 }
 
+/// TeamCity leaves a disabled agent out of a queued build's own compatible agents, so
+/// recycling a pool's only agent used to hide the pool's queue and give its instance back
+/// "because nothing waits". Compatibility is read per build configuration, which keeps
+/// disabled agents: the builds still wait for this pool and the desired capacity stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn teamcity_recycling_a_pools_only_agent_while_builds_wait_keeps_desired_capacity() {
+    let s = setup(1).await;
+    let used = &s.ids[0];
+    // TeamCity's finishDate has whole seconds: the build must finish in a later second
+    // than the instance's launch to count as the instance's.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let mut builds = Builds::new();
+    builds.add("api", used, "SUCCESS");
+    let fake = FakeCi::start(
+        CiKind::TeamCity,
+        &world(vec![agent(used, None)], builds.list.clone(), 2),
+    );
+    let first = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(
+        recycles(&first),
+        vec![step(used, "use-limit", "taken-offline")],
+        "{first:#}"
+    );
+    assert_eq!(
+        offline_agents(&fake).await,
+        BTreeMap::from([(used.clone(), "recycle: use-limit".to_owned())])
+    );
+    let second = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(
+        recycles(&second),
+        vec![step(used, "use-limit", "replaced")],
+        "{second:#}"
+    );
+    assert_eq!(
+        second["recycling"]["recycles"][0]["decrement_desired_capacity"], false,
+        "two builds wait for the pool: its capacity stays: {second:#}"
+    );
+    s.drain_hook(&fake, used);
+    let in_service = s.in_service().await;
+    assert_eq!(in_service.len(), 1, "a fresh instance replaced it");
+    assert!(!in_service.contains(used));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_share_limit_holds() {
     let s = setup(4).await;

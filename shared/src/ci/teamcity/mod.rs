@@ -3,10 +3,12 @@
 //! agents), following `nextHref` paging (docs/ci-semantics.md B1–B5).
 
 pub mod builds;
+mod compatibility;
 pub mod history;
 pub mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::BTreeSet;
+use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -17,22 +19,28 @@ use crate::ci::kind::CiKind;
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
 use rules::health::FinishedBuild;
-use rules::{CiSnapshot, Waiting};
+use rules::CiSnapshot;
+use wire::{AgentIndex, BuildRefJson, Page};
 pub use wire::{AgentJson, AgentsJson, QueueJson, parse_teamcity_time};
-use wire::{BuildRefJson, Page};
 
 const AGENT_FIELDS: &str = "count,nextHref,agent(id,name,connected,enabled,authorized,pool(id,name),build(id),enabledInfo(comment(text)))";
-const QUEUE_FIELDS: &str = "count,nextHref,build(id,buildTypeId,state,queuedDate,waitReason,agent(id,pool(id,name)),compatibleAgents(agent(id)))";
+/// No `compatibleAgents`: compatibility is asked per build configuration (compatibility.rs).
+const QUEUE_FIELDS: &str =
+    "count,nextHref,build(id,buildTypeId,state,queuedDate,waitReason,agent(id,pool(id,name)))";
 /// A bound on paging so a server that keeps answering `nextHref` cannot hold a poll forever.
 const MAX_PAGES: usize = 200;
 
 pub struct TeamCity {
     http: CiHttp,
+    compatibility: Mutex<compatibility::Cache>,
 }
 
 impl TeamCity {
     pub fn new(http: CiHttp) -> TeamCity {
-        TeamCity { http }
+        TeamCity {
+            http,
+            compatibility: Mutex::default(),
+        }
     }
 
     /// Follows `nextHref` (root-relative, without the context path, B3.3).
@@ -86,24 +94,17 @@ impl CiServer for TeamCity {
         });
         let queue = self.all_pages(queue_path, |page: QueueJson| queue_json.extend(page.build));
         tokio::try_join!(agents, queue)?;
-        let pool_of: HashMap<u64, String> = agents_json
-            .iter()
-            .filter_map(|a| Some((a.id, a.pool.as_ref()?.name.clone()?)))
+        queue_json.retain(|b| b.state.as_deref().is_none_or(|s| s == "queued"));
+        let configurations: BTreeSet<&str> = (queue_json.iter())
+            .filter_map(|b| b.build_type_id.as_deref())
             .collect();
-        let idle: HashSet<u64> = (agents_json.iter())
-            .filter(|a| a.is_idle_capacity())
-            .map(|a| a.id)
-            .collect();
+        let compatible = self.compatible_agents(&agents_json, configurations).await?;
+        let index = AgentIndex::of(&agents_json);
         let queue = queue_json
             .into_iter()
-            .filter(|b| b.state.as_deref().is_none_or(|s| s == "queued"))
             .map(|b| {
-                let not_for_an_agent = b.has_idle_compatible_agent(&idle);
-                let mut build = b.into_build(&pool_of);
-                if not_for_an_agent {
-                    build.waiting = Waiting::Blocked;
-                }
-                build
+                let configuration = (b.build_type_id.as_ref()).and_then(|c| compatible.get(c));
+                b.into_build(configuration.map_or(&[][..], |c| c), &index)
             })
             .collect();
         Ok(CiSnapshot {

@@ -124,29 +124,42 @@ impl Page for QueueJson {
 #[derive(Debug, Deserialize)]
 pub struct QueuedJson {
     pub id: u64,
+    #[serde(rename = "buildTypeId", default)]
+    pub build_type_id: Option<String>,
     #[serde(default)]
     pub state: Option<String>,
     #[serde(rename = "queuedDate", default)]
     pub queued_date: Option<String>,
     #[serde(rename = "waitReason", default)]
     pub wait_reason: Option<String>,
-    /// Present only when the build is pinned to an agent or a pool (B5.2).
+    /// Present only when the build is pinned: to one agent (its id and pool) or to a pool
+    /// (only the pool) (TR model/build/Build.java `getAgent`, the agent restrictor) (B5.2).
     #[serde(default)]
     pub agent: Option<PinnedJson>,
-    #[serde(rename = "compatibleAgents", default)]
-    pub compatible_agents: Option<CompatibleJson>,
 }
 
 #[derive(Debug, Deserialize)]
 pub struct PinnedJson {
     #[serde(default)]
+    pub id: Option<u64>,
+    #[serde(default)]
     pub pool: Option<PoolJson>,
 }
 
+/// A page of `agents?locator=compatible:(buildType:(id:X)),defaultFilter:false` with
+/// `fields=count,nextHref,agent(id)`.
 #[derive(Debug, Deserialize)]
-pub struct CompatibleJson {
+pub struct AgentIdsJson {
+    #[serde(rename = "nextHref", default)]
+    pub next_href: Option<String>,
     #[serde(default)]
     pub agent: Vec<AgentIdJson>,
+}
+
+impl Page for AgentIdsJson {
+    fn next_href(&self) -> Option<&str> {
+        self.next_href.as_deref()
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,39 +167,74 @@ pub struct AgentIdJson {
     pub id: u64,
 }
 
+/// What the agent list says about each agent, for reading the queue against it.
+#[derive(Debug, Default)]
+pub struct AgentIndex {
+    pub pool_of: HashMap<u64, String>,
+    /// Agents that would take a build now ([`AgentJson::is_idle_capacity`]).
+    pub idle: HashSet<u64>,
+}
+
+impl AgentIndex {
+    pub fn of(agents: &[AgentJson]) -> AgentIndex {
+        AgentIndex {
+            pool_of: (agents.iter())
+                .filter_map(|a| Some((a.id, a.pool.as_ref()?.name.clone()?)))
+                .collect(),
+            idle: (agents.iter())
+                .filter(|a| a.is_idle_capacity())
+                .map(|a| a.id)
+                .collect(),
+        }
+    }
+}
+
 impl QueuedJson {
-    /// Whether an agent it could run on is idle and takes work: then it does not wait for
-    /// an agent (a running-builds limit, a shared-resource lock, a paused configuration,
-    /// whatever the wait reason's wording), and is no demand (REAL-SERVERS #6).
-    pub fn has_idle_compatible_agent(&self, idle: &HashSet<u64>) -> bool {
-        (self.compatible_agents.iter())
-            .flat_map(|c| &c.agent)
-            .any(|a| idle.contains(&a.id))
+    /// The agents it may run on: its configuration's compatible agents (disabled and
+    /// disconnected ones included, so a drain never hides demand), narrowed to the agent
+    /// or pool it is pinned to. The pin names them itself, so no per-build compatible
+    /// list is needed (REAL-SERVERS #5, #12).
+    fn may_run_on(&self, configuration: &[u64], agents: &AgentIndex) -> Vec<u64> {
+        let pinned_agent = self.agent.as_ref().and_then(|a| a.id);
+        let pinned_pool = (self.agent.as_ref())
+            .and_then(|a| a.pool.as_ref())
+            .and_then(|p| p.name.as_deref());
+        (configuration.iter().copied())
+            .filter(|id| pinned_agent.is_none_or(|pin| pin == *id))
+            .filter(|id| {
+                pinned_pool
+                    .is_none_or(|pin| agents.pool_of.get(id).map(String::as_str) == Some(pin))
+            })
+            .collect()
     }
 
-    pub fn into_build(self, pool_of: &HashMap<u64, String>) -> QueuedBuild {
-        let mut pools: Vec<String> = self
-            .compatible_agents
-            .iter()
-            .flat_map(|c| &c.agent)
-            .filter_map(|a| pool_of.get(&a.id).cloned())
+    /// `configuration`: the ids of the agents compatible with its build configuration.
+    pub fn into_build(self, configuration: &[u64], agents: &AgentIndex) -> QueuedBuild {
+        let may_run_on = self.may_run_on(configuration, agents);
+        let mut pools: Vec<String> = (may_run_on.iter())
+            .filter_map(|id| agents.pool_of.get(id).cloned())
             .collect();
         let pinned = self.agent.and_then(|a| a.pool).and_then(|p| p.name);
         // Stuck from structure, not wording (REAL-SERVERS #13: the "no compatible agents"
         // text was the fake's invention): pinned to a pool that has no agent at all, so
         // no instance of ours can ever take it.
         let pinned_to_an_empty_pool =
-            (pinned.as_ref()).is_some_and(|p| !pool_of.values().any(|own| own == p));
+            (pinned.as_ref()).is_some_and(|p| !agents.pool_of.values().any(|own| own == p));
         if let Some(pinned) = pinned {
             pools.push(pinned);
         }
         pools.sort();
         pools.dedup();
         let reason = self.wait_reason.unwrap_or_default();
-        let waiting = if reason.contains("dependencies") || reason.contains("is already running") {
-            Waiting::Blocked
-        } else {
-            Waiting::ForExecutor
+        // An idle agent it could run on means it waits for something else (a running-builds
+        // limit, a shared-resource lock, a paused configuration), whatever the wait
+        // reason's wording (REAL-SERVERS #6): no demand.
+        let waits_for_something_else = may_run_on.iter().any(|id| agents.idle.contains(id))
+            || reason.contains("dependencies")
+            || reason.contains("is already running");
+        let waiting = match waits_for_something_else {
+            true => Waiting::Blocked,
+            false => Waiting::ForExecutor,
         };
         let stuck = pools.is_empty() || pinned_to_an_empty_pool;
         let demand = if pools.is_empty() {
@@ -215,32 +263,38 @@ pub fn parse_teamcity_time(raw: &str) -> Option<DateTime<Utc>> {
 mod tests {
     use super::*;
 
-    /// 20 builds held by a "one running build" limit while an agent of their pool is idle:
-    /// not demand, whatever the wait reason says; with every compatible agent busy they are.
+    fn index(agents: &str) -> AgentIndex {
+        let agents: Vec<AgentJson> = serde_json::from_str(agents).expect("agents");
+        AgentIndex::of(&agents)
+    }
+
+    fn queued(json: &str) -> QueuedJson {
+        serde_json::from_str(json).expect("a queued build")
+    }
+
+    /// A build held by a "one running build" limit while an agent it may run on is idle:
+    /// not demand, whatever the wait reason says; with every such agent busy or drained it is.
     #[test]
     fn a_build_with_an_idle_compatible_agent_does_not_wait_for_an_agent() {
-        let agents: Vec<AgentJson> = serde_json::from_str(
+        let agents = index(
             r#"[{"id":1,"name":"a","connected":true,"enabled":true,"authorized":true},
                 {"id":2,"name":"b","connected":true,"enabled":true,"authorized":true,"build":{"id":5}},
                 {"id":3,"name":"c","connected":true,"enabled":false,"authorized":true}]"#,
-        )
-        .expect("agents");
-        let idle: HashSet<u64> = agents
-            .iter()
-            .filter(|a| a.is_idle_capacity())
-            .map(|a| a.id)
-            .collect();
-        assert_eq!(idle, HashSet::from([1]));
-        let queued = |compatible: &str| -> QueuedJson {
-            serde_json::from_str(&format!(
-                r#"{{"id":9,"state":"queued","waitReason":"Build is waiting for the running builds limit","compatibleAgents":{{"agent":[{compatible}]}}}}"#
-            ))
-            .expect("a queued build")
+        );
+        assert_eq!(agents.idle, HashSet::from([1]));
+        let limited = || {
+            queued(
+                r#"{"id":9,"buildTypeId":"App","waitReason":"Build is waiting for the running builds limit"}"#,
+            )
         };
-        assert!(queued(r#"{"id":1},{"id":2}"#).has_idle_compatible_agent(&idle));
-        assert!(
-            !queued(r#"{"id":2},{"id":3}"#).has_idle_compatible_agent(&idle),
-            "busy or disabled: it waits"
+        assert_eq!(
+            limited().into_build(&[1, 2], &agents).waiting,
+            Waiting::Blocked
+        );
+        assert_eq!(
+            limited().into_build(&[2, 3], &agents).waiting,
+            Waiting::ForExecutor,
+            "busy or disabled: it waits for an agent"
         );
     }
 
@@ -294,43 +348,81 @@ mod tests {
         );
     }
 
-    #[test]
-    fn queued_build_demand_goes_to_its_compatible_agents_pools() {
-        let pools: HashMap<u64, String> = [
-            (1, "Linux".to_owned()),
-            (2, "Linux".to_owned()),
-            (3, "GPU".to_owned()),
-        ]
-        .into();
-        let build: QueuedJson = serde_json::from_str(
-            r#"{"id":9,"state":"queued","queuedDate":"20261122T120000+0000","waitReason":"There are no idle compatible agents which can run this build","compatibleAgents":{"count":2,"agent":[{"id":1},{"id":3}]}}"#,
+    /// Linux: 1 (idle), 2 (drained: disabled by ci-fleet), GPU: 3 (busy).
+    fn linux_and_gpu() -> AgentIndex {
+        index(
+            r#"[{"id":1,"name":"l1","connected":true,"enabled":true,"authorized":true,"pool":{"name":"Linux"}},
+                {"id":2,"name":"l2","connected":true,"enabled":false,"authorized":true,"pool":{"name":"Linux"}},
+                {"id":3,"name":"g1","connected":true,"enabled":true,"authorized":true,"pool":{"name":"GPU"},"build":{"id":8}}]"#,
         )
-        .expect("parses");
-        let build = build.into_build(&pools);
+    }
+
+    #[test]
+    fn queued_build_demand_goes_to_its_configurations_pools() {
+        let agents = linux_and_gpu();
+        let waiting = r#"{"id":9,"buildTypeId":"App","queuedDate":"20261122T120000+0000","waitReason":"There are no idle compatible agents which can run this build"}"#;
+        let build = queued(waiting).into_build(&[2, 3], &agents);
         assert_eq!(
             build.demand,
             Demand::Pools(vec!["GPU".into(), "Linux".into()])
         );
         assert_eq!((build.waiting, build.stuck), (Waiting::ForExecutor, false));
+        assert!(build.queued_since.is_some());
 
-        let pinned: QueuedJson = serde_json::from_str(r#"{"id":10,"agent":{"pool":{"id":4,"name":"Windows"}},"compatibleAgents":{"count":0}}"#).expect("parses");
-        let pinned = pinned.into_build(&pools);
-        assert_eq!(pinned.demand, Demand::Pools(vec!["Windows".into()]));
+        // A drain disables every agent of the pool: the configuration still counts them,
+        // so the queue stays the pool's demand (REAL-SERVERS #5).
+        let drained = queued(waiting).into_build(&[2], &agents);
+        assert_eq!(
+            (drained.demand, drained.waiting, drained.stuck),
+            (
+                Demand::Pools(vec!["Linux".into()]),
+                Waiting::ForExecutor,
+                false
+            )
+        );
+
+        let nowhere = queued(waiting).into_build(&[], &agents);
+        assert!(matches!(nowhere.demand, Demand::Unknown(_)) && nowhere.stuck);
+
+        let blocked = queued(
+            r#"{"id":11,"buildTypeId":"App","waitReason":"Build dependencies have not been built yet"}"#,
+        );
+        assert_eq!(blocked.into_build(&[3], &agents).waiting, Waiting::Blocked);
+    }
+
+    #[test]
+    fn a_pin_narrows_the_configurations_agents() {
+        let agents = linux_and_gpu();
+        let to_pool = |pool: &str| {
+            queued(&format!(
+                r#"{{"id":10,"buildTypeId":"App","agent":{{"pool":{{"id":4,"name":"{pool}"}}}}}}"#
+            ))
+        };
+        let windows = to_pool("Windows").into_build(&[1, 3], &agents);
+        assert_eq!(windows.demand, Demand::Pools(vec!["Windows".into()]));
         assert!(
-            pinned.stuck,
+            windows.stuck,
             "pinned to a pool with no agent at all: stuck, from structure"
         );
 
-        // Pinned to a pool whose agents exist (disconnected, say): waits, not stuck, and
-        // the wording of the wait reason decides nothing.
-        let waits: QueuedJson = serde_json::from_str(r#"{"id":12,"waitReason":"There are no compatible agents which can run this build","agent":{"pool":{"id":1,"name":"Linux"}},"compatibleAgents":{"count":0}}"#).expect("parses");
-        let waits = waits.into_build(&pools);
+        let gpu = to_pool("GPU").into_build(&[1, 3], &agents);
         assert_eq!(
-            (waits.demand, waits.stuck),
-            (Demand::Pools(vec!["Linux".into()]), false)
+            (gpu.demand, gpu.waiting, gpu.stuck),
+            (
+                Demand::Pools(vec!["GPU".into()]),
+                Waiting::ForExecutor,
+                false
+            ),
+            "the idle Linux agent is not one it may run on"
         );
 
-        let blocked: QueuedJson = serde_json::from_str(r#"{"id":11,"waitReason":"Build dependencies have not been built yet","compatibleAgents":{"agent":[{"id":2}]}}"#).expect("parses");
-        assert_eq!(blocked.into_build(&pools).waiting, Waiting::Blocked);
+        let to_agent = queued(
+            r#"{"id":12,"buildTypeId":"App","agent":{"id":3,"name":"g1","pool":{"id":2,"name":"GPU"}}}"#,
+        );
+        let pinned = to_agent.into_build(&[1, 3], &agents);
+        assert_eq!(
+            (pinned.demand, pinned.waiting),
+            (Demand::Pools(vec!["GPU".into()]), Waiting::ForExecutor)
+        );
     }
 }

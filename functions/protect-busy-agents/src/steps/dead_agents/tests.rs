@@ -43,3 +43,28 @@ async fn removes_offline_agents_whose_instance_is_gone_and_nothing_else() {
         vec!["i-000000f1", "i-000000f2", "i-000000f7"]
     );
 }
+
+/// With every agent of a pool dead, one stays registered so the CI server still
+/// attributes the pool's queue to it (TeamCity's compatibility, Jenkins' label).
+#[tokio::test]
+async fn a_pools_last_agent_is_kept_even_dead() {
+    let dead = |name: &str| agent(name).disconnected().build();
+    let snapshot = CiSnapshot {
+        agents: vec![dead("i-000000e1"), dead("i-000000e2"), dead("i-000000e3")],
+        queue: vec![],
+    };
+    let w = world(
+        vec![],
+        Some(snapshot),
+        vec![
+            launched("i-000000e1", 9000, "terminated"),
+            launched("i-000000e3", 9000, "terminated"),
+        ],
+    );
+    let response = w.protector.run(now()).await.expect("runs");
+    assert_eq!(
+        response.dead_agents_removed,
+        vec!["i-000000e1", "i-000000e2"]
+    );
+    assert_eq!(w.ci.removed(), vec!["i-000000e1", "i-000000e2"]);
+}
