@@ -30,7 +30,7 @@ OLD_QUEUE_FIELDS = (
 )
 
 
-def state():
+def state(anywhere):
     pools = [f"pool-{p}" for p in range(POOLS)]
     agents = [
         {
@@ -41,10 +41,11 @@ def state():
         }
         for i in range(AGENTS)
     ]
-    # Each configuration runs in one pool, except every fifth, which any pool can run:
-    # those builds list every agent as compatible, as a common configuration would.
+    # Each configuration runs in one pool, except every fifth, which any pool can run
+    # (those builds list every agent as compatible); `anywhere`: every configuration can
+    # run on every agent, the worst case of issue 17.
     def config_pools(c):
-        return pools if c % 5 == 0 else [pools[c % POOLS]]
+        return pools if anywhere or c % 5 == 0 else [pools[c % POOLS]]
 
     queue = [
         {"id": 10_000 + i, "job": f"Config_{i % CONFIGURATIONS}",
@@ -111,8 +112,13 @@ def main():
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     fake_bin, publish_workload = sys.argv[1], sys.argv[2]
+    for anywhere in (False, True):
+        measure(fake_bin, publish_workload, anywhere)
+
+
+def measure(fake_bin, publish_workload, anywhere):
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
-        json.dump(state(), f)
+        json.dump(state(anywhere), f)
         state_file = f.name
     fake = subprocess.Popen([fake_bin, "--kind", "teamcity", "--state", state_file],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
@@ -121,22 +127,22 @@ def main():
         if not line.startswith("listening on "):
             sys.exit(f"fake-ci did not start: {line!r}")
         base = line.removeprefix("listening on ")
+        shape = "every configuration on every agent" if anywhere else \
+            "16 configurations on one pool, 4 on every agent"
         print(f"TeamCity: {AGENTS} agents in {POOLS} pools, {QUEUED} queued builds over "
-              f"{CONFIGURATIONS} configurations, page size {PAGE}", flush=True)
+              f"{CONFIGURATIONS} configurations ({shape}), page size {PAGE}", flush=True)
         old_requests, old_bytes = before(base)
-        print(f"before (per-build compatibleAgents): {old_requests} requests, "
+        print(f"  before (per-build compatibleAgents): {old_requests} requests, "
               f"{old_bytes / 1e6:.2f} MB", flush=True)
         new_requests, new_bytes, response = after(base, publish_workload)
-        print(f"after  (per-configuration compatibility): {new_requests} requests, "
-              f"{new_bytes / 1e6:.3f} MB", flush=True)
-        print(f"bytes: {old_bytes / max(new_bytes, 1):.0f}x fewer")
+        print(f"  after  (per-configuration compatibility): {new_requests} requests, "
+              f"{new_bytes / 1e6:.3f} MB ({old_bytes / max(new_bytes, 1):.0f}x fewer bytes)")
         queued = sum(p["queued_builds"] for p in response["polls"][0]["pools"])
-        print(f"queued builds attributed by the poll: {queued} of {QUEUED}")
+        print(f"  queued builds attributed by the poll: {queued} of {QUEUED}", flush=True)
     finally:
         fake.terminate()
         fake.wait()
         os.unlink(state_file)
-
 
 if __name__ == "__main__":
     main()
