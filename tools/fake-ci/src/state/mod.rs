@@ -7,6 +7,8 @@ mod auth;
 mod builds;
 mod queue;
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 pub use agents::{Agent, Comment, RunningBuild};
@@ -35,6 +37,10 @@ pub struct FakeState {
     pub builds: Vec<FinishedBuild>,
     /// Builds queued through the API, in order.
     pub triggered: Vec<Triggered>,
+    /// TeamCity "Limit the number of simultaneously running builds", by build
+    /// configuration id (`buildTypeId`): at most this many of its builds run at once, and
+    /// its queued builds wait while that many run (0 or absent: no limit).
+    pub max_running_builds: BTreeMap<String, u32>,
 }
 
 impl Default for FakeState {
@@ -50,6 +56,7 @@ impl Default for FakeState {
             queue: Vec::new(),
             builds: Vec::new(),
             triggered: Vec::new(),
+            max_running_builds: BTreeMap::new(),
         }
     }
 }

@@ -33,8 +33,12 @@ pub struct QueueItem {
     pub pools: Vec<String>,
     /// TeamCity: the build was pinned to this pool.
     pub pinned_pool: Option<String>,
-    /// TeamCity waitReason; derived from compatible agents when absent.
+    /// TeamCity waitReason, verbatim; derived when absent (a shared-resource lock, the
+    /// configuration's running-builds limit, else waiting for an idle compatible agent).
     pub wait_reason: Option<String>,
+    /// TeamCity: the build waits for a lock on this shared resource (Shared Resources
+    /// build feature), held by another build; it waits even with an idle compatible agent.
+    pub waits_for_lock: Option<String>,
     /// Jenkins `why`, used verbatim (composite reasons, real-world strings).
     pub why_override: Option<String>,
     /// Jenkins blocked item: the build in progress; defaults to a running build of the
@@ -60,6 +64,7 @@ impl Default for QueueItem {
             pools: Vec::new(),
             pinned_pool: None,
             wait_reason: None,
+            waits_for_lock: None,
             why_override: None,
             blocked_by_build: None,
             eta_ms: Some(192_000),

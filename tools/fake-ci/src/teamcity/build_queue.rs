@@ -1,11 +1,13 @@
 //! `/app/rest/buildQueue`: queued builds in queue order, filtered by id, build type and
-//! pool; a single one by id, or the running build it became.
+//! pool; a single one by id, or the running build it became; a queued build's
+//! compatible agents.
 
 use super::build_lookup::{build_type_of, by_id, compatible_agents, id_of};
 use super::error::{TcError, TcResult, parse_locator};
 use super::model::{Tc, collection};
 use super::paging;
 use super::render::{respond, selection};
+use crate::fields::Sel;
 use crate::http::Req;
 use crate::state::QueueItem;
 
@@ -82,4 +84,31 @@ pub fn single(tc: &Tc, req: &Req, text: &str) -> TcResult {
             "No queued build can be found by locator '{text}'."
         ))),
     }
+}
+
+/// `GET /app/rest/buildQueue/<locator>/compatibleAgents` (BuildQueueRequest
+/// .serveCompatibleAgents): `new Agents(compatible:(build:(id:N)), null pager, fields)`:
+/// only a build still queued (QueuedBuildFinder.getItem, so a started one is 404), the
+/// agents the queued build's own `compatibleAgents` lists, `count` and `agent` without
+/// `href` or page links (no pager), agents in their short view by default.
+pub fn compatible_agents_of(tc: &Tc, req: &Req, text: &str) -> TcResult {
+    let loc = parse_locator(text)?;
+    let item = id_of(&loc)
+        .and_then(|id| tc.state.queue.iter().find(|q| q.id == id))
+        .ok_or_else(|| {
+            TcError::not_found(format!("No queued build can be found by locator '{text}'."))
+        })?;
+    let fields = selection(req);
+    let sel = fields.as_deref().map_or(Sel::All, Sel::of).child("agent");
+    let agents = tc
+        .compatible(item)
+        .into_iter()
+        .map(|i| tc.agent_in(i, true, sel))
+        .collect();
+    respond(
+        req,
+        "agents",
+        &collection("agent", None, None, None, agents),
+        true,
+    )
 }

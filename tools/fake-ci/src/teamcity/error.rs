@@ -76,6 +76,18 @@ impl TcError {
         }
     }
 
+    /// An exception no mapper knows: the REST plugin's RuntimeExceptionMapper answers 500
+    /// with its own closing line.
+    pub fn internal(exception: &str, message: impl Into<String>) -> TcError {
+        TcError {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            details: format!(
+                "{exception}: {}\nError occurred while processing this request.",
+                message.into()
+            ),
+        }
+    }
+
     pub fn method_not_allowed() -> TcError {
         TcError {
             status: StatusCode::METHOD_NOT_ALLOWED,
@@ -83,12 +95,19 @@ impl TcError {
         }
     }
 
+    /// ExceptionMapperBase.getResponseTextAndLogRestErrorErrorMessage: 5xx answers begin
+    /// "Error has occurred during request processing", the others "Responding with error".
     pub fn response(&self) -> Response<Body> {
         let reason = self.status.canonical_reason().unwrap_or("Error");
+        let opening = if self.status.is_server_error() {
+            "Error has occurred during request processing"
+        } else {
+            "Responding with error"
+        };
         http::text(
             self.status,
             format!(
-                "Responding with error, status code: {} ({reason}).\nDetails: {}",
+                "{opening}, status code: {} ({reason}).\nDetails: {}",
                 self.status.as_u16(),
                 self.details
             ),

@@ -65,6 +65,10 @@ fn route(app: &App, world: &mut World, req: &Req) -> TcResult {
         (&Method::GET, ["agents"]) => agents::list(&tc, req),
         (&Method::GET, ["agents", loc]) => agents::single(&tc, req, loc),
         (&Method::GET, ["agents", loc, field]) => agents::get_field(&tc, req, loc, field),
+        (&Method::DELETE, ["agents", loc]) => {
+            let index = agents::find_one(&tc, loc)?;
+            agents::delete(world, index)
+        }
         (&Method::PUT, ["agents", loc, field]) => {
             let index = agents::find_one(&tc, loc)?;
             agents::put_field(world, req, index, field, &user, prefix)
@@ -73,6 +77,9 @@ fn route(app: &App, world: &mut World, req: &Req) -> TcResult {
         (&Method::GET, ["agentPools", loc]) => agent_pools::single(&tc, req, loc),
         (&Method::GET, ["buildQueue"]) => build_queue::list(&tc, req),
         (&Method::GET, ["buildQueue", loc]) => build_queue::single(&tc, req, loc),
+        (&Method::GET, ["buildQueue", loc, "compatibleAgents"]) => {
+            build_queue::compatible_agents_of(&tc, req, loc)
+        }
         (&Method::GET, ["builds"]) => builds::list(&tc, req),
         (&Method::GET, ["builds", loc]) => builds::single(&tc, req, loc),
         (

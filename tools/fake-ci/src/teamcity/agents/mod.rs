@@ -4,14 +4,16 @@
 mod field_resources;
 mod locator;
 
+use axum::http::StatusCode;
 use serde_json::Value;
 
-use super::error::{TcResult, parse_locator};
+use super::error::{TcError, TcResult, parse_locator};
 use super::model::{Tc, collection};
 use super::paging;
 use super::render::{respond, selection};
+use crate::app::World;
 use crate::fields::Sel;
-use crate::http::Req;
+use crate::http::{self, Req};
 
 pub use field_resources::{get_field, put_field};
 pub use locator::find_one;
@@ -45,6 +47,30 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
 pub fn single(tc: &Tc, req: &Req, loc: &str) -> TcResult {
     let index = find_one(tc, loc)?;
     respond(req, "agent", &tc.agent(index, true), true)
+}
+
+/// `DELETE /app/rest/agents/<locator>`: AgentRequest.deleteAgent ("Delete an inactive
+/// agent") hands the agent to BuildAgentManager.removeAgent and returns nothing, so JAX-RS
+/// answers 204. A connected agent is refused with a 500 (see the README: the refusal and
+/// its wording are not in any source this fake could read).
+pub fn delete(world: &mut World, index: usize) -> TcResult {
+    let agents = &mut world.state.agents;
+    if agents[index].connected {
+        return Err(TcError::internal(
+            "jetbrains.buildServer.serverSide.AgentCannotBeRemovedException",
+            format!(
+                "Agent '{}' is connected: only a disconnected agent can be removed",
+                agents[index].name
+            ),
+        ));
+    }
+    // Agent ids belong to the server, not to positions: the agents after this one keep
+    // theirs (a missing id defaults to the 1-based position).
+    for (i, agent) in agents.iter_mut().enumerate() {
+        agent.id.get_or_insert(i as u64 + 1);
+    }
+    agents.remove(index);
+    Ok(http::response(StatusCode::NO_CONTENT, "text/plain", ""))
 }
 
 #[cfg(test)]

@@ -7,16 +7,48 @@ use super::entity::{collection, tc_date, with_meta};
 use crate::fields::{SHORT, Sel};
 use crate::state::QueueItem;
 
+/// The one documented wording for a build waiting for an agent, whether agents are busy
+/// or none satisfies the requirements (TD `configuring-agent-requirements.md`: a build no
+/// agent can run waits "with the \"There are no idle compatible agents which can run this
+/// build\" status").
+pub const NO_IDLE_COMPATIBLE_AGENTS: &str =
+    "There are no idle compatible agents which can run this build";
+
+/// Marks the waits no source words: TeamCity's own texts for these are undocumented.
+const INVENTED: &str = "(wording invented by fake-ci)";
+
 impl Tc<'_> {
-    fn wait_reason(&self, item: &QueueItem, compatible: &[usize]) -> String {
+    /// The state's `wait_reason` verbatim, else: a shared-resource lock (TD
+    /// `shared-resources.md`: builds requiring a held lock "will be waiting in the queue"),
+    /// else the configuration's running-builds limit (TD `configuring-general-settings.md`,
+    /// "Limit Number of Simultaneously Running Builds"), else waiting for an agent. The
+    /// first two hold a build even while a compatible agent is idle.
+    fn wait_reason(&self, item: &QueueItem) -> String {
         if let Some(reason) = &item.wait_reason {
             return reason.clone();
         }
-        if compatible.is_empty() {
-            "There are no compatible agents which can run this build".to_owned()
-        } else {
-            "There are no idle compatible agents which can run this build".to_owned()
+        if let Some(resource) = &item.waits_for_lock {
+            return format!("Waiting for a lock on the shared resource '{resource}' {INVENTED}");
         }
+        if let Some(limit) = self.running_limit_reached(&item.job) {
+            return format!(
+                "The limit of {limit} simultaneously running builds of this build configuration is reached {INVENTED}"
+            );
+        }
+        NO_IDLE_COMPATIBLE_AGENTS.to_owned()
+    }
+
+    /// The configuration's limit when that many of its builds run already.
+    fn running_limit_reached(&self, build_type: &str) -> Option<u32> {
+        let limit = *self.state.max_running_builds.get(build_type)?;
+        let running = self
+            .state
+            .agents
+            .iter()
+            .flat_map(|a| a.running.iter())
+            .filter(|r| r.job == build_type)
+            .count();
+        (limit > 0 && running >= limit as usize).then_some(limit)
     }
 
     /// A queued build. `agents` says what the agents listed in `compatibleAgents` need
@@ -39,10 +71,7 @@ impl Tc<'_> {
         );
         obj.insert("buildType".into(), self.build_type(&item.job));
         obj.insert("queuedDate".into(), json!(tc_date(item.queued_at_ms)));
-        obj.insert(
-            "waitReason".into(),
-            json!(self.wait_reason(item, &compatible)),
-        );
+        obj.insert("waitReason".into(), json!(self.wait_reason(item)));
         let agents = match agents {
             Some(sel) => compatible
                 .iter()
