@@ -75,6 +75,7 @@ fn route(app: &App, world: &mut World, req: &Req) -> TcResult {
         }
         (&Method::GET, ["agentPools"]) => agent_pools::list(&tc, req),
         (&Method::GET, ["agentPools", loc]) => agent_pools::single(&tc, req, loc),
+        (&Method::GET, ["agentPools", loc, "agents"]) => agents::of_pool(&tc, req, loc),
         (&Method::GET, ["buildQueue"]) => build_queue::list(&tc, req),
         (&Method::GET, ["buildQueue", loc]) => build_queue::single(&tc, req, loc),
         (&Method::GET, ["buildQueue", loc, "compatibleAgents"]) => {

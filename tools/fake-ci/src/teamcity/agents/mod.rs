@@ -1,5 +1,6 @@
-//! `/app/rest/agents`: listings by the agent locator (`locator.rs`), single agents, and
-//! their field resources (`field_resources.rs`).
+//! `/app/rest/agents`: listings by the agent locator (`locator.rs`), single agents,
+//! their field resources (`field_resources.rs`) and their removal; a pool's agents
+//! (`/app/rest/agentPools/<locator>/agents`).
 
 mod field_resources;
 mod locator;
@@ -40,6 +41,45 @@ pub fn list(tc: &Tc, req: &Req) -> TcResult {
             page.prev_href,
             items,
         ),
+        true,
+    )
+}
+
+/// `GET /app/rest/agentPools/<pool locator>/agents` (AgentPoolRequest.getPoolAgents):
+/// `new Agents(Locator.merge(pool:(id:N),defaultFilter:false, locator), null pager,
+/// fields)`: the pool's agents, whatever their state, narrowed by the request's own
+/// `locator`; `count` and agents, no `href` (no pager). 404 for an unknown pool.
+pub fn of_pool(tc: &Tc, req: &Req, pool_text: &str) -> TcResult {
+    let pool = parse_locator(pool_text)?;
+    let id = tc
+        .pools()
+        .into_iter()
+        .find(|(id, name)| match &pool.single {
+            Some(v) => v == name || v.parse::<u64>().ok() == Some(*id),
+            None => {
+                pool.get("id")
+                    .is_none_or(|v| v.parse::<u64>().ok() == Some(*id))
+                    && pool.get("name").is_none_or(|v| v == name)
+            }
+        })
+        .map(|(id, _)| id)
+        .ok_or_else(|| {
+            TcError::not_found(format!("No agent pool is found by locator '{pool_text}'."))
+        })?;
+    let text = match req.query_param("locator").filter(|l| !l.is_empty()) {
+        Some(narrowed) => format!("pool:(id:{id}),defaultFilter:false,{narrowed}"),
+        None => format!("pool:(id:{id}),defaultFilter:false"),
+    };
+    let fields = selection(req);
+    let sel = fields.as_deref().map_or(Sel::All, Sel::of).child("agent");
+    let items = locator::find(tc, &text)?
+        .into_iter()
+        .map(|i| tc.agent_in(i, true, sel))
+        .collect();
+    respond(
+        req,
+        "agents",
+        &collection("agent", None, None, None, items),
         true,
     )
 }
