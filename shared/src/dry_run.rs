@@ -69,6 +69,18 @@ impl CiServer for DryRunCi {
     async fn agent_busy(&self, agent: &str) -> Result<Option<bool>, CiError> {
         self.inner.agent_busy(agent).await
     }
+
+    async fn agent_runs(&self, agent: &str) -> Result<Vec<String>, CiError> {
+        self.inner.agent_runs(agent).await
+    }
+
+    /// A read: asked for real.
+    async fn run_states(
+        &self,
+        runs: &[String],
+    ) -> Result<Vec<(String, rules::ledger::RunState)>, CiError> {
+        self.inner.run_states(runs).await
+    }
 }
 
 pub struct DryRunGroups {

@@ -120,11 +120,11 @@ proptest! {
     }
 
     #[test]
-    fn build_history_bodies_never_panic(jenkins in json_value(), teamcity in json_value()) {
-        use shared::ci::jenkins::history::{JenkinsRootJson, jenkins_builds};
+    fn build_history_bodies_never_panic(run_url in ".{0,80}", ledger in json_value(), teamcity in json_value()) {
         use shared::ci::teamcity::history::{TeamCityBuildJson, TeamCityBuildsJson};
-        if let Ok(root) = serde_json::from_value::<JenkinsRootJson>(jenkins) {
-            let _ = jenkins_builds(root);
+        let _ = (rules::ledger::job_of_run(&run_url), rules::ledger::number_of_run(&run_url));
+        if let Ok(ledger) = serde_json::from_value::<rules::ledger::RunLedger>(ledger) {
+            let _ = ledger.finished_builds();
         }
         if let Ok(page) = serde_json::from_value::<TeamCityBuildsJson>(teamcity) {
             let _: Vec<_> = page.build.into_iter().filter_map(TeamCityBuildJson::into_finished).collect();

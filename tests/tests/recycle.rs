@@ -172,6 +172,33 @@ async fn update(fake: &FakeCi, change: impl FnOnce(&mut Value)) {
     fake.set_state(&state).await;
 }
 
+/// What protect-busy-agents' run ledger remembers after seeing each of these builds run
+/// on its agent (Jenkins: the executors name the run; its `builtOn` is not read), as its
+/// memory in S3. Its next run asks the fake how each ended. TeamCity's finished builds name
+/// their agent, so it needs none.
+async fn ledger_saw(s: &Setup, fake: &FakeCi, builds: &[Value]) {
+    let sightings: Vec<Value> = builds
+        .iter()
+        .map(|b| {
+            let seen = chrono::DateTime::from_timestamp_millis(b["started_at_ms"].as_i64().expect("a start"))
+                .expect("a time")
+                .to_rfc3339();
+            json!({
+                "run": format!("{}/job/{}/{}/", fake.url(), b["job"].as_str().expect("a job"), b["number"]),
+                "agent": b["agent"], "first_seen": seen, "last_seen": seen
+            })
+        })
+        .collect();
+    let memory = json!({"instances": {}, "ledger": {"sightings": sightings}});
+    ci_fleet_tests::s3::put(
+        &s.s3,
+        &s.bucket,
+        "state/protect-busy-agents.json",
+        memory.to_string().into_bytes(),
+    )
+    .await;
+}
+
 /// `bad` fails three different jobs that pass on `good`; `flaky` and `good` both fail `docs`.
 fn botched_history(bad: &[&str], good: &str, flaky: Option<&str>) -> Vec<Value> {
     let mut builds = Builds::new();
@@ -206,6 +233,9 @@ async fn botched_agent_is_replaced_once_its_build_ends(kind: CiKind) {
             0,
         ),
     );
+    if kind == CiKind::Jenkins {
+        ledger_saw(&s, &fake, &botched_history(&[bad], good, Some(flaky))).await;
+    }
 
     // A dry run reports the recycle and does nothing.
     let dry = stdout_json(&s.run(&fake, &["--dry-run"], None));
@@ -300,20 +330,32 @@ async fn teamcity_botched_agent_is_replaced_once_its_build_ends() {
     botched_agent_is_replaced_once_its_build_ends(CiKind::TeamCity).await;
 }
 
+/// The run ledger at work: each run is seen on its agent's executor (a Jenkins Pipeline
+/// run names no agent; the executor running it does), asked about once it left the
+/// executor, and counted toward the agent's use limit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_one_build_pool_gets_a_fresh_instance_after_each_build() {
     let s = setup(2).await;
     let [used, fresh] = [&s.ids[0], &s.ids[1]];
-    let mut builds = Builds::new();
-    builds.add("api", used, "SUCCESS");
     let fake = FakeCi::start(
         CiKind::Jenkins,
         &world(
-            vec![agent(used, None), agent(fresh, None)],
-            builds.list.clone(),
+            vec![agent(used, Some(("api", 1))), agent(fresh, None)],
+            vec![],
             1,
         ),
     );
+    let running = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(recycles(&running), vec![], "its first build still runs");
+
+    // The run ends: the ledger asks how, and the agent is used up.
+    let mut builds = Builds::new();
+    builds.add("api", used, "SUCCESS");
+    update(&fake, |state| {
+        state["agents"][0]["running"] = json!([]);
+        state["builds"] = json!(builds.list);
+    })
+    .await;
     let first = stdout_json(&s.run(&fake, &[], Some(1)));
     assert_eq!(
         recycles(&first),
@@ -337,7 +379,14 @@ async fn a_one_build_pool_gets_a_fresh_instance_after_each_build() {
         state["agents"]
             .as_array_mut()
             .expect("agents")
-            .push(agent(&replacement, None));
+            .push(agent(&replacement, Some(("web", 100))));
+    })
+    .await;
+    let busy = stdout_json(&s.run(&fake, &[], Some(1)));
+    assert_eq!(recycles(&busy), vec![], "{busy:#}");
+    update(&fake, |state| {
+        let agents = state["agents"].as_array_mut().expect("agents");
+        agents.last_mut().expect("the replacement")["running"] = json!([]);
         let mut more = Builds::new();
         more.next = 100;
         more.add("web", &replacement, "FAILURE");
@@ -411,6 +460,7 @@ async fn the_share_limit_holds() {
             0,
         ),
     );
+    ledger_saw(&s, &fake, &botched_history(&bad, good, None)).await;
     // Four in service, a quarter at once: one now, the others deferred.
     let first = stdout_json(&s.run(&fake, &[], None));
     assert_eq!(
@@ -469,6 +519,7 @@ async fn ci_down_recycles_nothing() {
             0,
         ),
     );
+    ledger_saw(&s, &fake, &botched_history(&[bad], good, None)).await;
     fake.fault("http-500").await;
     let output = s.run(&fake, &[], None);
     assert!(!output.status.success(), "fails visibly");

@@ -4,17 +4,51 @@
 use chrono::{DateTime, Duration, Utc};
 use rules::retry::instance_id_in;
 use shared::Result;
-use shared::checkpoint::{CheckpointKey, Interruption, layout, read_claims};
+use shared::checkpoint::{CheckpointKey, Interruption, RunInterruption, layout, read_claims};
 use shared::ports::builds::FinishedBuild;
 use shared::ports::store::ObjectStore;
 
 /// An interruption record this close to the build's start or end matches it.
 const SLACK_MINUTES: i64 = 15;
 
-/// The interruption record sealed for the build's instance, described, when its time fits
-/// the build: any executor's claim of the instance will do, since the instance was
-/// interrupted under all of them. The agent name must contain the instance id.
+/// The interruption that took the build's agent, described: the record handle-interruption
+/// wrote for the run itself (a Jenkins Pipeline run names no agent; its executor did, at
+/// the warning), else the one sealed for the build's instance when its time fits the
+/// build.
 pub async fn matching(store: &dyn ObjectStore, build: &FinishedBuild) -> Result<Option<String>> {
+    if let Some(found) = of_run(store, build).await? {
+        return Ok(Some(found));
+    }
+    of_instance(store, build).await
+}
+
+/// The record of the build's run, by its URL.
+async fn of_run(store: &dyn ObjectStore, build: &FinishedBuild) -> Result<Option<String>> {
+    let Some(url) = build.url.as_deref().filter(|u| !u.is_empty()) else {
+        return Ok(None);
+    };
+    let object = layout::run_interruption(url);
+    let Some(body) = store.get(&object).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_slice::<RunInterruption>(&body) {
+        Ok(record) if record.run == url => Ok(Some(format!(
+            "interruption record: run {url} was on {} ({}) when it was interrupted at {}",
+            record.agent,
+            record.instance_id,
+            record.at.to_rfc3339()
+        ))),
+        Ok(_) => Ok(None),
+        Err(e) => {
+            tracing::warn!(object = %object, error = %e, "corrupt run interruption record ignored");
+            Ok(None)
+        }
+    }
+}
+
+/// Any executor's claim of the instance will do, since the instance was interrupted under
+/// all of them. The agent name must contain the instance id.
+async fn of_instance(store: &dyn ObjectStore, build: &FinishedBuild) -> Result<Option<String>> {
     let Some(instance) = build.agent.as_deref().and_then(instance_id_in) else {
         return Ok(None);
     };

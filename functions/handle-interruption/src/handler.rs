@@ -21,6 +21,7 @@ use crate::events::{Interruption, Rebalance, Received, SpotWarning, TerminateAct
 use crate::lifecycle::{Drain, LifecycleOutcome, complete, lifecycle_action, record_drain};
 use crate::membership::{Membership, membership};
 use crate::report::{Ignored, Report};
+use crate::runs::record_interrupted_runs;
 
 pub struct Handler {
     pub config: InterruptionConfig,
@@ -71,6 +72,11 @@ impl Handler {
         );
         // EventBridge delivers at least once: count the interruption on its first handling only.
         let first_handling = offline.changed_now() || sealed.sealed_now > 0;
+        let (ci, store) = (self.ports.ci.as_ref(), self.ports.store.as_ref());
+        match record_interrupted_runs(ci, store, &offline, instance_id, &reason, warning.at).await {
+            Ok(runs) => report.interrupted_runs(runs),
+            Err(e) => report.error(e),
+        }
         report.offline(offline);
         report.checkpoint(sealed, &pool);
         if first_handling {

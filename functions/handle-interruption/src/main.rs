@@ -8,6 +8,7 @@ mod handler;
 mod lifecycle;
 mod membership;
 mod report;
+mod runs;
 
 use std::process::ExitCode;
 

@@ -29,6 +29,9 @@ pub struct Response {
     pub offline: Option<OfflineOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checkpoint: Option<CheckpointReport>,
+    /// The runs on the agent at a spot warning, each recorded as interrupted.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interrupted_runs: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<LifecycleOutcome>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -108,6 +111,10 @@ impl Report {
 
     pub fn ignore(&mut self, why: Ignored) {
         self.response.ignored = Some(why);
+    }
+
+    pub fn interrupted_runs(&mut self, runs: Vec<String>) {
+        self.response.interrupted_runs = runs;
     }
 
     pub fn error(&mut self, error: String) {

@@ -1,5 +1,6 @@
 //! One run: keep drains alive, protect busy agents' instances and release the idle ones,
-//! finish drains, take over terminations no event handled, recycle botched and used-up agents, bring agents back from a warm pool
+//! finish drains, take over terminations no event handled, bring the run ledger up to date,
+//! recycle botched and used-up agents, bring agents back from a warm pool
 //! online, remove dead agents, publish what changed. Each step is a module of `steps`; this is their order.
 //! Unknown CI state unprotects nothing, recycles nothing and completes no drain (only
 //! deadlines still end drains).
@@ -13,6 +14,7 @@ use shared::{Error, Result};
 use crate::config::ProtectConfig;
 use crate::steps::dead_agents::remove_dead_agents;
 use crate::steps::drains::{finish_drains, keep_drains_alive};
+use crate::steps::ledger::update_ledger;
 use crate::steps::observe::observe;
 use crate::steps::orphans::adopt_orphans;
 use crate::steps::protection::protect;
@@ -64,6 +66,7 @@ impl Protector {
             &mut log,
         )
         .await;
+        update_ledger(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
         let recycling = recycle(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
         let back_in_service =
             bring_back_returned(ports, config, &seen, &drains, now, &mut log).await;

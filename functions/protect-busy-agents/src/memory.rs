@@ -1,11 +1,13 @@
 //! What protect-busy-agents remembers between runs, in S3: when each instance was first
 //! seen, since when its agent is idle, whether it was busy at the last good reading, and
-//! how many builds its agent ran.
-//! Losing it is safe: idle agents then get a fresh grace period, nothing is unprotected early.
+//! how many builds its agent ran, and the run ledger (which run ran on which agent).
+//! Losing it is safe: idle agents then get a fresh grace period, nothing is unprotected early;
+//! runs seen before are no longer counted (a use limit starts again).
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use rules::ledger::RunLedger;
 use rules::recycle::BuildCount;
 use serde::{Deserialize, Serialize};
 use shared::Result;
@@ -16,6 +18,9 @@ pub const MEMORY_KEY: &str = "state/protect-busy-agents.json";
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Memory {
     pub instances: BTreeMap<String, InstanceMemory>,
+    /// Which run ran on which agent (`steps/ledger.rs`).
+    #[serde(default)]
+    pub ledger: RunLedger,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -129,8 +134,10 @@ mod tests {
     }
 
     fn memory() -> impl Strategy<Value = Memory> {
-        prop::collection::btree_map(".{0,20}", instance(), 0..5)
-            .prop_map(|instances| Memory { instances })
+        prop::collection::btree_map(".{0,20}", instance(), 0..5).prop_map(|instances| Memory {
+            instances,
+            ledger: RunLedger::default(),
+        })
     }
 
     fn run<T>(future: impl std::future::Future<Output = T>) -> T {

@@ -45,7 +45,16 @@ pub fn world_with_history(
     history: Option<Vec<FinishedBuild>>,
     ec2: Vec<InstanceInfo>,
 ) -> World {
-    let ci = Arc::new(FakeCi::answering(snapshot).with_history(history));
+    world_with_ci(
+        instances,
+        FakeCi::answering(snapshot).with_history(history),
+        ec2,
+    )
+}
+
+/// One pool `linux` on group `ci-linux`, its instances, this CI server and EC2.
+pub fn world_with_ci(instances: Vec<GroupInstance>, ci: FakeCi, ec2: Vec<InstanceInfo>) -> World {
+    let ci = Arc::new(ci);
     // Warmed:* instances are in the warm pool, outside the group's list (DescribeWarmPool).
     let (warm_pool, instances): (Vec<_>, Vec<_>) = instances
         .into_iter()

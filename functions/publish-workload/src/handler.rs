@@ -252,6 +252,7 @@ mod tests {
             connected: true,
             accepting_tasks: true,
             offline_reason: String::new(),
+            runs: vec![],
         };
         CiSnapshot {
             agents: vec![agent],

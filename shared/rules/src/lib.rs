@@ -6,6 +6,7 @@ pub mod drain;
 pub mod health;
 pub mod instance;
 pub mod label_expr;
+pub mod ledger;
 pub mod metric;
 pub mod model;
 pub mod pool;

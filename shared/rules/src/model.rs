@@ -19,6 +19,9 @@ pub struct Agent {
     pub accepting_tasks: bool,
     /// Why the agent is offline, as the CI server says it ("" when online).
     pub offline_reason: String,
+    /// The runs its executors execute now, by URL (Jenkins `currentExecutable.url`; none
+    /// on TeamCity, whose finished builds name their agent): the run ledger's samples.
+    pub runs: Vec<String>,
 }
 
 impl Agent {
@@ -90,10 +93,17 @@ pub(crate) mod fixtures {
             connected: true,
             accepting_tasks: true,
             offline_reason: String::new(),
+            runs: Vec::new(),
         }
     }
 
     impl Agent {
+        pub fn running(mut self, runs: &[&str]) -> Self {
+            self.busy_executors = runs.len() as u32;
+            self.runs = runs.iter().map(|r| (*r).to_owned()).collect();
+            self
+        }
+
         pub fn labelled(mut self, labels: &[&str]) -> Self {
             self.labels = labels.iter().map(|l| (*l).to_owned()).collect();
             self

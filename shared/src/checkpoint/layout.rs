@@ -8,6 +8,7 @@
 //! checkpoints/<key>/attempts/<n>/parts/<seq>-<writer>.json    Part: passes uploaded once, never rewritten
 //! checkpoints/<key>/attempts/<n>/interruption.json            Interruption: attempt n was sealed
 //! checkpoints/<key>/passed.json                               PassList: consolidated by the seals
+//! interruptions/runs/<sha256 of the run URL>.json             RunInterruption: the run's agent was spot-interrupted
 //! ```
 
 use super::key::CheckpointKey;
@@ -27,6 +28,16 @@ pub fn claims_prefix(instance_id: &str) -> String {
 /// so an agent image with the older ci-checkpoint keeps working during an upgrade.
 pub fn legacy_claim(instance_id: &str) -> String {
     format!("claims/{instance_id}.json")
+}
+
+/// The interruption record of a run, by its URL (hashed: a URL is no safe key). Written
+/// by handle-interruption alone, under a prefix the agents' roles cannot write.
+pub fn run_interruption(run_url: &str) -> String {
+    use sha2::{Digest, Sha256};
+    format!(
+        "interruptions/runs/{}.json",
+        hex::encode(Sha256::digest(run_url.as_bytes()))
+    )
 }
 
 pub fn passed(key: &CheckpointKey) -> String {

@@ -19,7 +19,7 @@ pub use key::{
     CheckpointKey, MAX_KEY_BYTES, MAX_TEST_ID_BYTES, is_test_id, validate_instance_id,
     validate_slot,
 };
-pub use model::{Claim, Interruption, Part, PassList, SealOutcome, Sealing};
+pub use model::{Claim, Interruption, Part, PassList, RunInterruption, SealOutcome, Sealing};
 pub use ops::{Restored, read_claim, read_claims, restore, start};
 pub use recorder::{Recorder, writer_id};
 pub use seal::seal;

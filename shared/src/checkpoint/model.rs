@@ -54,6 +54,18 @@ pub struct Interruption {
     pub passed: usize,
 }
 
+/// A run whose agent's instance was spot-interrupted while the run was on it: the evidence
+/// advise-retry matches by run, for runs that name no agent (Jenkins Pipeline runs).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunInterruption {
+    pub run: String,
+    pub instance_id: String,
+    pub agent: String,
+    /// The event's time.
+    pub at: DateTime<Utc>,
+    pub reason: String,
+}
+
 fn first_slot() -> String {
     "0".to_owned()
 }

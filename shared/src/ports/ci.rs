@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use crate::ci::error::CiError;
 use rules::CiSnapshot;
 use rules::health::FinishedBuild;
+use rules::ledger::RunState;
 
 /// Everything the functions need from the CI server. A new CI call is a method here plus
 /// its two adapters, so handlers never see which CI server they talk to.
@@ -33,6 +34,23 @@ pub trait CiServer: Send + Sync {
     /// folders; TeamCity: the newest finished builds, paged). Running builds and builds
     /// without a known agent are left out.
     async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError>;
+
+    /// How each of these runs (by URL, as the agents' executors named them) stands, for the
+    /// run ledger: one small read per run. Exists because a Jenkins Pipeline run names no
+    /// agent; only the executors that ran it do. The default is for CI servers whose
+    /// agents name no runs (TeamCity: its finished builds name their agent): nothing to
+    /// learn about a run it never named.
+    async fn run_states(&self, runs: &[String]) -> Result<Vec<(String, RunState)>, CiError> {
+        Ok(runs.iter().map(|r| (r.clone(), RunState::Gone)).collect())
+    }
+
+    /// The runs (by URL) the agent's executors run now: the runs an interruption of its
+    /// instance takes down. Exists for Jenkins Pipeline runs, which name no agent. The
+    /// default is for CI servers whose builds name their agent (TeamCity): none to list.
+    async fn agent_runs(&self, agent: &str) -> Result<Vec<String>, CiError> {
+        let _ = agent;
+        Ok(Vec::new())
+    }
 
     /// Whether one agent is running a build now; `None` when the CI server does not know
     /// the agent. Exists because a lifecycle event concerns one agent: the adapters read

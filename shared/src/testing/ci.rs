@@ -1,12 +1,13 @@
 //! A CI server in memory: answers a script of snapshots (or outages) and a build
 //! history (or an outage), and records every write.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 use rules::CiSnapshot;
 use rules::health::FinishedBuild;
+use rules::ledger::RunState;
 
 use crate::ci::{CiError, CiKind, Problem};
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
@@ -27,6 +28,10 @@ pub struct FakeCi {
     pub brought_online: Mutex<Vec<String>>,
     /// `take_offline` answers as a real server does (see `keeping_agent_state`).
     keeps_agent_state: bool,
+    /// How runs stand (`run_states`); a run not here is still running.
+    run_states: HashMap<String, RunState>,
+    /// Runs asked about, in order.
+    pub asked_runs: Mutex<Vec<String>>,
 }
 
 impl FakeCi {
@@ -55,6 +60,19 @@ impl FakeCi {
     pub fn with_history(mut self, history: Option<Vec<FinishedBuild>>) -> FakeCi {
         self.history = history;
         self
+    }
+
+    /// The same server, where `run` stands as `state` (runs it does not name still run).
+    pub fn with_run(mut self, run: &str, state: RunState) -> FakeCi {
+        self.run_states.insert(run.to_owned(), state);
+        self
+    }
+
+    pub fn asked_runs(&self) -> Vec<String> {
+        self.asked_runs
+            .lock()
+            .map(|a| a.clone())
+            .unwrap_or_default()
     }
 
     /// The same server answering `take_offline` as a real one does: the outage's error
@@ -191,5 +209,28 @@ impl CiServer for FakeCi {
         self.history
             .clone()
             .ok_or_else(|| ci_down("http://ci/api/json"))
+    }
+
+    /// The runs the current snapshot shows on the agent.
+    async fn agent_runs(&self, agent: &str) -> Result<Vec<String>, CiError> {
+        let url = format!("http://ci/computer/{agent}/api/json");
+        let current = (self.snapshots.lock().ok()).and_then(|s| s.front().cloned().flatten());
+        let snapshot =
+            current.ok_or_else(|| self.outage.clone().unwrap_or_else(|| ci_down(&url)))?;
+        (snapshot.agents.iter().find(|a| a.name == agent))
+            .map(|a| a.runs.clone())
+            .ok_or_else(|| ci_error(&url, Problem::NotFound(format!("agent {agent}"))))
+    }
+
+    async fn run_states(&self, runs: &[String]) -> Result<Vec<(String, RunState)>, CiError> {
+        if let Ok(mut asked) = self.asked_runs.lock() {
+            asked.extend(runs.iter().cloned());
+        }
+        Ok((runs.iter())
+            .map(|r| {
+                let state = self.run_states.get(r).copied();
+                (r.clone(), state.unwrap_or(RunState::Running))
+            })
+            .collect())
     }
 }

@@ -46,6 +46,7 @@ pub fn agent(name: &str) -> AgentBuilder {
         connected: true,
         accepting_tasks: true,
         offline_reason: String::new(),
+        runs: Vec::new(),
     })
 }
 
@@ -71,6 +72,13 @@ impl AgentBuilder {
 
     pub fn labelled(mut self, labels: &[&str]) -> AgentBuilder {
         self.0.labels = labels.iter().map(|l| (*l).to_owned()).collect();
+        self
+    }
+
+    /// Its executors run these runs (by URL), one executor each.
+    pub fn running(mut self, runs: &[&str]) -> AgentBuilder {
+        self.0.busy_executors = runs.len() as u32;
+        self.0.runs = runs.iter().map(|r| (*r).to_owned()).collect();
         self
     }
 

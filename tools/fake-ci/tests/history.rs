@@ -1,6 +1,6 @@
 //! Build history (the agent health rule's slice): ci-fleet's own adapters read the
-//! state's finished builds from both fakes — Jenkins' root `jobs` with their builds and
-//! folders, TeamCity's finished builds newest first, paged — and a TeamCity agent's
+//! state's builds from both fakes — Jenkins' runs on executors and how each ended (the run
+//! ledger), TeamCity's finished builds newest first, paged — and a TeamCity agent's
 //! disable comment is its offline reason.
 
 mod support;
@@ -10,6 +10,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use fake_ci::{FakeState, Kind};
 use rules::health::Outcome;
+use rules::ledger::{RunEnd, RunState};
 use serde_json::json;
 use shared::ci::CiKind;
 use shared::config::{CiConfig, CredentialSource, Credentials, Secret};
@@ -64,33 +65,70 @@ fn at(ms: i64) -> chrono::DateTime<Utc> {
     Utc.timestamp_millis_opt(ms).single().expect("valid")
 }
 
+/// The run ledger's reads: the executors name the runs they run (a Pipeline run has no
+/// `builtOn`), and each run, once off its executor, says how it ended; an ABORTED run
+/// whose log says its agent went away is a lost build.
 #[tokio::test]
-async fn jenkins_lists_each_jobs_finished_builds_with_their_agent() {
-    let (addr, _app) = fake_ci::spawn(Kind::Jenkins, state())
-        .await
-        .expect("starts");
-    let mut builds: Vec<(String, i64, String, Outcome)> = client(Kind::Jenkins, addr, 100)
-        .recent_builds()
-        .await
-        .expect("reads")
-        .into_iter()
-        .map(|b| (b.job, b.finished_at.timestamp_millis(), b.agent, b.outcome))
-        .collect();
-    builds.sort_by_key(|b| (b.0.clone(), b.1));
+async fn jenkins_runs_on_executors_and_how_they_ended() {
+    let mut state = state();
+    state.builds.push(
+        serde_json::from_value(json!({
+            "job": "deploy", "number": 4, "result": "ABORTED", "agent": "i-bad",
+            "started_at_ms": T0, "duration_ms": 500,
+            "console": "i-bad seems to be removed or offline (hudson.remoting.ChannelClosedException); will wait for 5 min 0 sec for it to come back online\nTimeout waiting for agent to come back\nFinished: ABORTED\n"
+        }))
+        .expect("a build"),
+    );
+    let (addr, _app) = fake_ci::spawn(Kind::Jenkins, state).await.expect("starts");
+    let ci = client(Kind::Jenkins, addr, 100);
+    let run = |path: &str| format!("http://{addr}/{path}");
+    let snapshot = ci.snapshot().await.expect("reads");
+    let bad = (snapshot.agents.iter())
+        .find(|a| a.name == "i-bad")
+        .expect("i-bad");
+    assert_eq!(bad.runs, vec![run("job/api/9/")]);
     assert_eq!(
-        builds,
+        ci.agent_runs("i-bad").await.expect("reads"),
+        vec![run("job/api/9/")]
+    );
+    assert!(
+        ci.recent_builds().await.expect("reads").is_empty(),
+        "Jenkins' history is the ledger's"
+    );
+
+    let asked: Vec<String> = [
+        "job/api/8/",
+        "job/api/9/",
+        "job/team/job/web/3/",
+        "job/team/job/web/2/",
+        "job/api/99/",
+        "job/deploy/4/",
+    ]
+    .into_iter()
+    .map(run)
+    .collect();
+    let mut states = ci.run_states(&asked).await.expect("reads");
+    states.sort_by(|a, b| a.0.cmp(&b.0));
+    let ended = |ms: i64, outcome: Outcome| {
+        RunState::Ended(RunEnd {
+            at: at(ms),
+            outcome,
+        })
+    };
+    assert_eq!(
+        states,
         vec![
-            ("Lint".into(), T0 + 4000, "i-bad".into(), Outcome::Failed),
-            ("api".into(), T0 - 9000, "i-good".into(), Outcome::Passed),
-            ("api".into(), T0 + 1000, "i-bad".into(), Outcome::Failed),
+            (run("job/api/8/"), ended(T0 + 1000, Outcome::Failed)),
+            (run("job/api/9/"), RunState::Running),
+            (run("job/api/99/"), RunState::Gone),
+            (run("job/deploy/4/"), ended(T0 + 500, Outcome::Lost)),
+            (run("job/team/job/web/2/"), RunState::Gone),
             (
-                "team/web".into(),
-                T0 + 2000,
-                "i-bad".into(),
-                Outcome::Failed
+                run("job/team/job/web/3/"),
+                ended(T0 + 2000, Outcome::Failed)
             ),
         ],
-        "the running build and a result Jenkins does not have are left out; a folder's jobs are named folder/job"
+        "a result Jenkins does not have (UNKNOWN) says nothing: gone from the ledger"
     );
 }
 

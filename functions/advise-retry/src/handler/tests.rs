@@ -337,6 +337,54 @@ async fn a_sealed_interruption_of_the_agent_is_a_spot_retry_with_the_same_parame
     );
 }
 
+/// A Jenkins Pipeline run names no agent: handle-interruption recorded the run itself
+/// (its executor named it at the warning), and that is the evidence.
+#[tokio::test]
+async fn a_pipeline_run_recorded_as_interrupted_is_a_spot_retry() {
+    let run_url = "https://ci.example.com/job/platform/job/app/8/";
+    let pipeline = FinishedBuild {
+        agent: None,
+        status: Some(BuildStatus::Aborted),
+        url: Some(run_url.into()),
+        ..build(8, &[])
+    };
+    let s = setup(
+        FakeBuilds {
+            builds: vec![pipeline],
+            logs: [(8, "Agent was removed\nFinished: ABORTED\n".into())].into(),
+            ..FakeBuilds::default()
+        },
+        false,
+    );
+    let record = shared::checkpoint::RunInterruption {
+        run: run_url.into(),
+        instance_id: "i-0a1b2c3d4e5f67890".into(),
+        agent: "i-0a1b2c3d4e5f67890".into(),
+        at: now() - chrono::Duration::minutes(3),
+        reason: "spot interruption: i-0a1b2c3d4e5f67890 terminates at 2026-11-22 11:59:00 UTC"
+            .into(),
+    };
+    s.store
+        .put(
+            &layout::run_interruption(run_url),
+            serde_json::to_vec(&record).expect("serialises"),
+        )
+        .await
+        .expect("puts");
+    let (_, answer) = post(&s, &notification(8, "FINALIZED")).await;
+    assert_eq!(answer["outcome"], "retried", "{answer:#}");
+    assert_eq!(
+        answer["classification"]["class"], "spot-interruption",
+        "{answer:#}"
+    );
+    assert!(
+        answer["classification"]["evidence"]
+            .as_str()
+            .is_some_and(|e| e.contains(run_url)),
+        "{answer:#}"
+    );
+}
+
 #[tokio::test]
 async fn a_disconnected_agent_is_agent_lost() {
     let mut presence = BTreeMap::new();

@@ -286,6 +286,8 @@ fn sealed_record() -> Value {
     })
 }
 
+const PIPELINE_RUN: &str = "http://ci/job/team/job/api/job/main/12/";
+
 fn spot_cases() -> Vec<Case> {
     let busy = || given().agents([agent("i-1").busy(1).build()]).claim("i-1");
     vec![
@@ -315,6 +317,19 @@ fn spot_cases() -> Vec<Case> {
             .written(&sealed_objects())
             .metrics(&["CheckpointsSealed", "SpotInterruptions"]),
         )),
+        case(
+            "spot warning, a Pipeline run on the agent: the run is recorded as interrupted",
+            given().agents([agent("i-1").running(&[PIPELINE_RUN]).build()]),
+            spot_warning("i-1"),
+            expect(json!({
+                "event": SPOT_WARNING, "instance_id": "i-1", "pool": "linux", "agent": "i-1",
+                "offline": "taken-offline", "checkpoint": {"outcome": "no-claim"},
+                "interrupted_runs": [PIPELINE_RUN]
+            }))
+            .offline(&["i-1"])
+            .written(&[layout::run_interruption(PIPELINE_RUN)])
+            .metrics(&["SpotInterruptions"]),
+        ),
         case(
             "spot warning, idle agent without a build: offline, nothing to seal",
             given().agents([agent("i-1").build()]),

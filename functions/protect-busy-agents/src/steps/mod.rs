@@ -5,6 +5,7 @@
 
 pub mod dead_agents;
 pub mod drains;
+pub mod ledger;
 pub mod observe;
 pub mod orphans;
 pub mod protection;

@@ -83,8 +83,12 @@ pub async fn recycle(
     let Some(snapshot) = &seen.snapshot else {
         return RecycleReport::skipped("CI state unknown: nothing recycled".into());
     };
+    // TeamCity's finished builds name their agent; Jenkins' are the run ledger's.
     let history = match ports.ci.recent_builds().await {
-        Ok(history) => history,
+        Ok(mut history) => {
+            history.extend(memory.ledger.finished_builds());
+            history
+        }
         Err(e) => {
             tracing::error!(error = %e, "build history unknown: nothing recycled");
             log.problem(format!("build history: {e}"));

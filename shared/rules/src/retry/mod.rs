@@ -25,4 +25,5 @@ pub use decision::{Decision, decide};
 pub use history::History;
 pub use log::{MAX_LOG_TAIL_BYTES, clean_log, exit_code_in, tail};
 pub use policy::{Ladder, MAX_RETRIES_LIMIT, OnDemand, RetryPolicy};
+pub use signatures::shows_agent_loss;
 pub use status::BuildStatus;

@@ -39,6 +39,17 @@ const SIGNATURES: &[Signature] = &[
     sig(FailureClass::AgentLost, "connection was broken"),
     sig(FailureClass::AgentLost, "agent was disconnected"),
     sig(FailureClass::AgentLost, "agent removed"),
+    // Pipeline, when the node of a running step disconnects without being deleted
+    // (workflow-durable-task-step DurableTaskStep.java, ExecutorStepDynamicContext.java)
+    // and the causes it aborts the run with (ExecutorStepExecution.java: RemovedNodeCause,
+    // RemovedNodeTimeoutCause). The run ends ABORTED.
+    sig(FailureClass::AgentLost, "seems to be removed or offline"),
+    sig(FailureClass::AgentLost, "assuming it is not coming back"),
+    sig(FailureClass::AgentLost, "agent was removed"),
+    sig(
+        FailureClass::AgentLost,
+        "timeout waiting for agent to come back",
+    ),
     sig(FailureClass::AgentLost, "unexpectedfinish"),
     // The kernel, the JVM, libc, compilers, Python, Node, Go, Rust, C++ and Docker.
     sig(FailureClass::Oom, "out of memory: kill"),
@@ -114,6 +125,13 @@ const DETERMINISTIC_HINTS: &[(&str, &str)] = &[
     ("test failed", "test failures"),
     ("build failure", "build failure"),
 ];
+
+/// Whether a log shows its agent was lost (any line, any case): a Pipeline run that ends
+/// ABORTED with such a line lost its agent; no person aborted it.
+pub fn shows_agent_loss(log: &str) -> bool {
+    log.lines()
+        .any(|line| shows(FailureClass::AgentLost, &line.to_lowercase()))
+}
 
 /// Whether `lowered`, one lower-case line, shows a failure of `class`.
 pub(super) fn shows(class: FailureClass, lowered: &str) -> bool {

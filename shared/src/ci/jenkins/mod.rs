@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 pub mod builds;
 pub mod history;
+mod runs;
 
 use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
@@ -14,12 +15,17 @@ use crate::ci::kind::CiKind;
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
 use rules::health::FinishedBuild;
+use rules::ledger::RunState;
 use rules::why::read_why;
 use rules::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
 
 const QUEUE_TREE: &str =
     "items[_class,id,why,blocked,buildable,stuck,pending,inQueueSince,task[name,labelExpression]]";
-const COMPUTER_TREE: &str = "computer[_class,displayName,offline,temporarilyOffline,idle,numExecutors,offlineCauseReason,assignedLabels[name],executors[idle]]";
+/// `executors[…,currentExecutable[url]]`: the run ledger's sample. A busy executor names
+/// the run it executes, a Pipeline `node` block (`PlaceholderExecutable`) as a freestyle
+/// build (REAL-SERVERS #1); about 100 bytes per busy executor. Without Job/Read on the
+/// run, Jenkins exports `currentExecutable` as null (`Executor.getCurrentExecutableForApi`).
+const COMPUTER_TREE: &str = "computer[_class,displayName,offline,temporarilyOffline,idle,numExecutors,offlineCauseReason,assignedLabels[name],executors[idle,currentExecutable[url]]]";
 
 pub struct Jenkins {
     http: CiHttp,
@@ -143,10 +149,33 @@ impl CiServer for Jenkins {
         }
     }
 
-    #[tracing::instrument(name = "jenkins.recent_builds", skip_all)]
+    #[tracing::instrument(name = "jenkins.agent_runs", skip(self))]
+    async fn agent_runs(&self, agent: &str) -> Result<Vec<String>, CiError> {
+        #[derive(Deserialize)]
+        struct RunsJson {
+            #[serde(default)]
+            executors: Vec<ExecutorJson>,
+        }
+        let path = format!(
+            "{}/api/json?tree=executors[currentExecutable[url]]",
+            computer_path(agent)
+        );
+        let json: RunsJson = self.http.get_json(&path).await?;
+        Ok((json.executors.into_iter())
+            .filter_map(|e| e.current_executable?.url)
+            .filter(|url| !url.is_empty())
+            .collect())
+    }
+
+    #[tracing::instrument(name = "jenkins.run_states", skip_all, fields(runs = runs.len()))]
+    async fn run_states(&self, runs: &[String]) -> Result<Vec<(String, RunState)>, CiError> {
+        runs::run_states(&self.http, runs).await
+    }
+
+    /// None here: Jenkins' finished builds are the run ledger's (`run_states`), the only
+    /// way to tie a Pipeline run to its agent.
     async fn recent_builds(&self) -> Result<Vec<FinishedBuild>, CiError> {
-        let root: history::JenkinsRootJson = self.http.get_json(&history::jenkins_path()).await?;
-        Ok(history::jenkins_builds(root))
+        Ok(Vec::new())
     }
 }
 
@@ -329,6 +358,14 @@ pub struct LabelJson {
 pub struct ExecutorJson {
     #[serde(default)]
     pub idle: Option<bool>,
+    #[serde(rename = "currentExecutable", default)]
+    pub current_executable: Option<ExecutableJson>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExecutableJson {
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 impl ComputerJson {
@@ -345,6 +382,10 @@ impl ComputerJson {
         } else {
             u32::from(!self.idle)
         };
+        let runs = (self.executors.iter())
+            .filter_map(|e| e.current_executable.as_ref()?.url.clone())
+            .filter(|url| !url.is_empty())
+            .collect();
         Agent {
             labels: self
                 .assigned_labels
@@ -360,6 +401,7 @@ impl ComputerJson {
             connected: !self.offline || self.temporarily_offline,
             accepting_tasks: !self.temporarily_offline,
             offline_reason: self.offline_cause_reason.unwrap_or_default(),
+            runs,
         }
     }
 }

@@ -103,6 +103,7 @@ impl AgentJson {
             connected: self.connected,
             accepting_tasks: self.enabled && self.authorized,
             offline_reason: reason,
+            runs: Vec::new(),
         }
     }
 }

@@ -165,6 +165,7 @@ pub fn register(world: &mut World, i: InstanceIx) {
         connected: true,
         accepting_tasks: true,
         offline_reason: String::new(),
+        runs: Vec::new(),
     });
     world.ci.agent_owner.push(i);
     sync_agent(world, i);

@@ -109,6 +109,27 @@ fn classifies_real_looking_log_tails() {
             "RemovedNodeListener",
         ),
         (
+            "Pipeline agent disconnected, not deleted: the wait, then the abort",
+            Aborted,
+            "i-0abc seems to be removed or offline (hudson.remoting.ChannelClosedException); will wait for 5 min 0 sec for it to come back online\ni-0abc has been removed or offline for 5 min 0 sec; assuming it is not coming back, and terminating shell step\nFinished: ABORTED\n",
+            Some(AgentLost),
+            "assuming it is not coming back",
+        ),
+        (
+            "Pipeline aborted with the removed-node cause",
+            Aborted,
+            "Agent was removed\nFinished: ABORTED\n",
+            Some(AgentLost),
+            "Agent was removed",
+        ),
+        (
+            "Pipeline aborted with the removed-node timeout cause",
+            Aborted,
+            "Timeout waiting for agent to come back\nFinished: ABORTED\n",
+            Some(AgentLost),
+            "Timeout waiting for agent to come back",
+        ),
+        (
             "build-timeout plugin",
             Aborted,
             "Running tests...\nBuild timed out (after 60 minutes). Marking the build as aborted.\nBuild was aborted\nFinished: ABORTED\n",
