@@ -13,9 +13,10 @@ pub mod version;
 pub mod why;
 
 use axum::body::Body;
-use axum::http::Response;
+use axum::http::{Method, Response, StatusCode};
 
 use crate::app::{App, World};
+use crate::auth::Identity;
 use crate::clock::now_ms;
 use crate::http::{Req, percent_decode, with_header};
 use crate::state::FakeState;
@@ -56,8 +57,56 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
     match segs.as_slice() {
         ["crumbIssuer", "api", "json"] => crumb_issuer::crumb(world, req, &identity, Format::Json),
         ["crumbIssuer", "api", "xml"] => crumb_issuer::crumb(world, req, &identity, Format::Xml),
-        _ => read(&world.state, req, &segs),
+        ["me", "api", "json"] => me(&world.state, req, &identity),
+        [.., "api", "json"] => read(&world.state, req, &segs),
+        _ => object_page(world, req, &identity, &segs).unwrap_or_else(pages::not_found),
     }
+}
+
+/// `/me` is the caller (`Jenkins.getMe`): `User.current()`, and for anonymous an
+/// `AccessDeniedException` ("/me is not available when not logged in"), which Jenkins
+/// answers as every anonymous refusal, 403 with the login hint.
+fn me(state: &FakeState, req: &Req, identity: &Identity) -> Response<Body> {
+    let Some(user) = identity.user() else {
+        return pages::authentication_required();
+    };
+    let ctx = Ctx::new(state, &req.host(), now_ms(), Lang::of(req));
+    match ctx.user(user) {
+        Some(value) => api(req, value),
+        None => pages::not_found(),
+    }
+}
+
+/// The HTML page of an object (`/`, `/computer/NAME/`, `/job/NAME/`, `/job/NAME/N/`, …):
+/// served wherever `…/api/json` would serve the object, which is where Jenkins' node
+/// actions redirect to and clients such as python-jenkins follow. The page itself
+/// carries nothing a client reads; its status and `X-Jenkins` headers are what matter.
+fn object_page(
+    world: &mut World,
+    req: &Req,
+    identity: &Identity,
+    segs: &[&str],
+) -> Option<Response<Body>> {
+    if req.method != Method::GET && req.method != Method::HEAD {
+        return None;
+    }
+    let mut api_segs = segs.to_vec();
+    api_segs.extend(["api", "json"]);
+    let api_req = Req {
+        method: Method::GET,
+        path: format!("{}/api/json", req.path.trim_end_matches('/')),
+        query: String::new(),
+        headers: req.headers.clone(),
+        body: Vec::new(),
+    };
+    let object = match builds::route(world, &api_req, identity, &api_segs) {
+        Some(response) => response,
+        None => match api_segs.as_slice() {
+            ["me", "api", "json"] => me(&world.state, &api_req, identity),
+            _ => read(&world.state, &api_req, &api_segs),
+        },
+    };
+    (object.status() == StatusCode::OK).then(|| pages::object_page(segs.last().copied()))
 }
 
 /// The remote API's objects: `…/api/json` of the root, queue, computers, labels and jobs.
@@ -92,6 +141,10 @@ fn read(state: &FakeState, req: &Req, segs: &[&str]) -> Response<Body> {
             }
         }
         ["label", label, "api", "json"] => api(req, ctx.label(label)),
+        ["user", id, "api", "json"] => match ctx.user(id) {
+            Some(value) => api(req, value),
+            None => pages::not_found(),
+        },
         [rest @ .., "api", "json"] if is_job_path(rest) => {
             let name: Vec<&str> = rest.iter().skip(1).step_by(2).copied().collect();
             match ctx.job(&name.join("/")) {

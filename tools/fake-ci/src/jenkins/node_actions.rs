@@ -1,5 +1,7 @@
 //! Node actions (`@RequirePOST` in Jenkins): toggleOffline really toggles, which is why
-//! clients read `temporarilyOffline` first; every action answers 302 to the node page.
+//! clients read `temporarilyOffline` first; every action answers 302 to the node page,
+//! except `doDelete`, which removes the node and answers 302 to `/computer/`
+//! (`Computer.doDoDelete`: `new HttpRedirect("..")`).
 
 use axum::body::Body;
 use axum::http::{Method, Response, StatusCode};
@@ -18,6 +20,8 @@ pub enum NodeAction {
     /// `doDisconnect`, or `disconnect` as older clients call it.
     Disconnect,
     LaunchSlaveAgent,
+    /// `doDelete` (`Computer.doDoDelete`, needs Agent/Delete).
+    Delete,
 }
 
 impl NodeAction {
@@ -28,6 +32,7 @@ impl NodeAction {
             "changeOfflineCause" => Some(NodeAction::ChangeOfflineCause),
             "doDisconnect" | "disconnect" => Some(NodeAction::Disconnect),
             "launchSlaveAgent" => Some(NodeAction::LaunchSlaveAgent),
+            "doDelete" => Some(NodeAction::Delete),
             _ => None,
         }
     }
@@ -36,6 +41,7 @@ impl NodeAction {
     fn permission(self) -> &'static str {
         match self {
             NodeAction::LaunchSlaveAgent => "hudson.model.Computer.Connect",
+            NodeAction::Delete => "hudson.model.Computer.Delete",
             _ => "hudson.model.Computer.Disconnect",
         }
     }
@@ -63,10 +69,16 @@ pub fn run(
         .or_else(|| req.form_param("offlineMessage"))
         .unwrap_or_default();
     let message = message.trim().to_owned();
-    apply(&mut world.state.agents[index], action, user, message);
-    let mut response = http::response(StatusCode::FOUND, "text/html;charset=utf-8", "");
-    response = with_header(response, "location", &format!("/computer/{raw_name}/"));
-    response
+    let location = if action == NodeAction::Delete {
+        // The node goes, and its running builds with it.
+        world.state.agents.remove(index);
+        "/computer/".to_owned()
+    } else {
+        apply(&mut world.state.agents[index], action, user, message);
+        format!("/computer/{raw_name}/")
+    };
+    let response = http::response(StatusCode::FOUND, "text/html;charset=utf-8", "");
+    with_header(response, "location", &location)
 }
 
 fn apply(agent: &mut Agent, action: NodeAction, user: String, message: String) {
@@ -96,6 +108,7 @@ fn apply(agent: &mut Agent, action: NodeAction, user: String, message: String) {
                 agent.offline_since_ms = Some(now_ms());
             }
         }
+        NodeAction::Delete => unreachable!("run removes the node"),
         NodeAction::LaunchSlaveAgent => {
             agent.connected = true;
             if !agent.temporarily_offline {

@@ -6,14 +6,14 @@ use axum::body::Body;
 use axum::http::{Response, StatusCode};
 
 use crate::http::{self, Req, with_header};
-use crate::state::FinishedBuild;
 
 fn text_response(status: StatusCode, bytes: Vec<u8>) -> Response<Body> {
     http::response(status, "text/plain;charset=UTF-8", bytes)
 }
 
-pub fn progressive_text(build: &FinishedBuild, req: &Req) -> Response<Body> {
-    let bytes = build.console.as_bytes();
+/// The console from `start`; `building` says more is to come (`X-More-Data: true`).
+pub fn progressive_text(console: &str, building: bool, req: &Req) -> Response<Body> {
+    let bytes = console.as_bytes();
     let start = req
         .query_param("start")
         .and_then(|s| s.parse::<usize>().ok())
@@ -22,7 +22,7 @@ pub fn progressive_text(build: &FinishedBuild, req: &Req) -> Response<Body> {
     let start = if start > bytes.len() { 0 } else { start };
     let mut response = text_response(StatusCode::OK, bytes[start..].to_vec());
     response = with_header(response, "x-text-size", &bytes.len().to_string());
-    if build.building {
+    if building {
         response = with_header(response, "x-more-data", "true");
     }
     response
@@ -46,8 +46,8 @@ pub fn byte_range(header: &str, len: usize) -> Option<(usize, usize)> {
     (from <= to && from < len).then_some((from, to))
 }
 
-pub fn console_text(build: &FinishedBuild, req: &Req) -> Response<Body> {
-    let bytes = build.console.as_bytes();
+pub fn console_text(console: &str, req: &Req) -> Response<Body> {
+    let bytes = console.as_bytes();
     match req.header("range").and_then(|r| byte_range(r, bytes.len())) {
         Some((from, to)) => {
             let response = text_response(StatusCode::PARTIAL_CONTENT, bytes[from..=to].to_vec());

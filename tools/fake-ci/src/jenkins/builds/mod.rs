@@ -1,6 +1,6 @@
-//! Finished builds and triggering (advise-retry's slice of Jenkins): a build's remote API
-//! (docs/ci-semantics.md A5), its console (`console.rs`), `submitDescription`, and
-//! `buildWithParameters` / `build` (`trigger.rs`).
+//! Builds and triggering (advise-retry's slice of Jenkins): a build's remote API
+//! (docs/ci-semantics.md A5), finished or running, its console (`console.rs`),
+//! `submitDescription`, and `buildWithParameters` / `build` (`trigger.rs`).
 
 mod console;
 mod description;
@@ -9,11 +9,13 @@ mod trigger;
 use axum::body::Body;
 use axum::http::Response;
 
-use super::model::finished_build::build_json;
+use super::locale::Lang;
+use super::model::{Ctx, running_console};
 use super::pages;
 use super::remote_api::api;
 use crate::app::World;
 use crate::auth::Identity;
+use crate::clock::now_ms;
 use crate::http::Req;
 use trigger::TriggerAction;
 
@@ -81,17 +83,30 @@ fn build_page(
         .builds
         .iter()
         .position(|b| b.job == job && b.number == number);
-    let Some(index) = index else {
+    if page == BuildPage::SubmitDescription {
+        // A build an agent is running has no description to set (not modelled).
+        return match index {
+            Some(index) => description::submit_description(world, req, identity, index, root),
+            None => pages::not_found(),
+        };
+    }
+    let ctx = Ctx::new(&world.state, &req.host(), now_ms(), Lang::of(req));
+    let Some(run) = ctx.run(job, number) else {
         return pages::not_found();
     };
-    let build = &world.state.builds[index];
-    match page {
-        BuildPage::Api => api(req, build_json(build, root, world.state.class_fields)),
-        BuildPage::ProgressiveText => console::progressive_text(build, req),
-        BuildPage::ConsoleText => console::console_text(build, req),
-        BuildPage::SubmitDescription => {
-            description::submit_description(world, req, identity, index, root)
+    // A build an agent is running (no entry in `builds`) has the console a build in
+    // progress has written so far.
+    let (console, building) = match index {
+        Some(index) => {
+            let build = &world.state.builds[index];
+            (build.console.clone(), build.building)
         }
+        None => (running_console(), true),
+    };
+    match page {
+        BuildPage::Api => api(req, run),
+        BuildPage::ProgressiveText => console::progressive_text(&console, building, req),
+        _ => console::console_text(&console, req),
     }
 }
 

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::context::{Ctx, put};
+use super::runs::FREESTYLE_BUILD;
 use crate::export::{INLINE, RAW};
 use crate::http::escape_html;
 use crate::jenkins::locale::Lang;
@@ -18,9 +19,13 @@ impl Ctx<'_> {
                 let build = running.get(i);
                 let mut obj = Map::new();
                 put(&mut obj, want, "currentExecutable", || match build {
-                    Some(build) => {
-                        self.running_build(build, agent, want.child("currentExecutable"))
-                    }
+                    // Always a FreeStyleBuild, even a Pipeline's (README "Known differences").
+                    Some(build) => self.running_build(
+                        build,
+                        agent,
+                        FREESTYLE_BUILD,
+                        want.child("currentExecutable"),
+                    ),
                     None => Value::Null,
                 });
                 put(&mut obj, want, "currentWorkUnit", || match build {

@@ -113,7 +113,7 @@ impl<'a> Ctx<'a> {
 }
 
 /// Percent-encodes what cannot appear raw in a URL path segment.
-fn encode_segment(text: &str) -> String {
+pub(super) fn encode_segment(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~()!$*+,;=:@".contains(&b) {

@@ -1,14 +1,19 @@
 //! A finished (or still running) build of the state's `builds` as `/job/…/N/api/json`
 //! exports it (docs/ci-semantics.md A5), annotated for depth pruning: the actions'
 //! parameters and causes show at depth 0 (exported with visibility 2 and 3), git's
-//! `lastBuiltRevision` only with `tree` or depth ≥ 1.
+//! `lastBuiltRevision` only with `tree` or depth ≥ 1. A Pipeline job's build is a
+//! `WorkflowRun` (`changeSets`, not `changeSet`); `builtOn` stays on both (README
+//! "Known differences").
 
 use serde_json::{Map, Value, json};
 
 use crate::clock::now_ms;
 use crate::export::{CLASS, VIS};
 use crate::http;
+use crate::jenkins::locale::Lang;
 use crate::state::FinishedBuild;
+
+use super::runs::{FREESTYLE_BUILD, WORKFLOW_RUN};
 
 pub fn build_url(root: &str, build: &FinishedBuild) -> String {
     let path: String = build
@@ -27,9 +32,15 @@ fn object(class_fields: bool, class: &str) -> Map<String, Value> {
     obj
 }
 
-pub fn build_json(build: &FinishedBuild, root: &str, class_fields: bool) -> Value {
+/// The build as its job's run class: `pipeline` for a `WorkflowJob`'s `WorkflowRun`.
+pub fn build_json(build: &FinishedBuild, root: &str, class_fields: bool, pipeline: bool) -> Value {
     let started = build.started_at_ms.unwrap_or_else(|| now_ms() - 120_000);
-    let mut obj = object(class_fields, "hudson.model.FreeStyleBuild");
+    let class = if pipeline {
+        WORKFLOW_RUN
+    } else {
+        FREESTYLE_BUILD
+    };
+    let mut obj = object(class_fields, class);
     obj.insert("actions".into(), Value::Array(actions(build, class_fields)));
     obj.insert("artifacts".into(), json!([]));
     obj.insert("building".into(), json!(build.building));
@@ -57,6 +68,7 @@ pub fn build_json(build: &FinishedBuild, root: &str, class_fields: bool) -> Valu
         )),
     );
     obj.insert("id".into(), json!(build.number.to_string()));
+    obj.insert("inProgress".into(), json!(build.building));
     obj.insert("keepLog".into(), json!(false));
     obj.insert("number".into(), json!(build.number));
     obj.insert("queueId".into(), json!(build.queue_id()));
@@ -71,7 +83,11 @@ pub fn build_json(build: &FinishedBuild, root: &str, class_fields: bool) -> Valu
     obj.insert("timestamp".into(), json!(started));
     obj.insert("url".into(), json!(build_url(root, build)));
     obj.insert("builtOn".into(), json!(build.agent));
-    obj.insert("changeSet".into(), json!({"items": [], "kind": null}));
+    if pipeline {
+        obj.insert("changeSets".into(), json!([]));
+    } else {
+        obj.insert("changeSet".into(), json!({"items": [], "kind": null}));
+    }
     obj.insert("culprits".into(), json!([]));
     obj.insert(VIS.into(), json!({"number": 2, "url": 2}));
     Value::Object(obj)
@@ -110,9 +126,17 @@ fn parameters_action(build: &FinishedBuild, class_fields: bool) -> Value {
     Value::Object(action)
 }
 
-fn cause_action(class_fields: bool) -> Value {
+/// `Cause.UserIdCause.ShortDescription` for the user `ci` (hudson/model/Messages*.properties).
+pub(super) fn started_by(lang: Lang) -> &'static str {
+    match lang {
+        Lang::English => "Started by user ci",
+        Lang::German => "Gestartet durch Benutzer ci",
+    }
+}
+
+pub(super) fn cause_action(class_fields: bool) -> Value {
     let mut cause = object(class_fields, "hudson.model.Cause$UserIdCause");
-    cause.insert("shortDescription".into(), json!("Started by user ci"));
+    cause.insert("shortDescription".into(), json!(started_by(Lang::English)));
     cause.insert("userId".into(), json!("ci"));
     cause.insert("userName".into(), json!("ci"));
     cause.insert(

@@ -8,11 +8,9 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::finished_build::build_json;
+use super::job_index::FOLDER;
 use crate::export::VIS;
 use crate::tree::Want;
-
-const FOLDER: &str = "com.cloudbees.hudson.plugins.folder.Folder";
-const WORKFLOW_JOB: &str = "org.jenkinsci.plugins.workflow.job.WorkflowJob";
 
 enum Entry<'n> {
     Job(&'n str),
@@ -76,19 +74,25 @@ impl Ctx<'_> {
         };
         let short = full.rsplit('/').next().unwrap_or(full);
         obj.insert("name".into(), json!(short));
+        let pipeline = self.is_pipeline(full);
+        let class = self.run_class(full);
         let mut builds: Vec<(u64, Value)> = self
             .state
             .builds
             .iter()
             .filter(|b| b.job == full)
-            .map(|b| (b.number, build_json(b, &self.root, self.state.class_fields)))
-            .chain(
-                self.running_of(full)
-                    .map(|(agent, r)| (r.number, self.running_build(r, &agent.name, Want::All))),
-            )
+            .map(|b| {
+                let json = build_json(b, &self.root, self.state.class_fields, pipeline);
+                (b.number, json)
+            })
+            .chain(self.running_of(full).map(|(agent, r)| {
+                (
+                    r.number,
+                    self.running_build(r, &agent.name, class, Want::All),
+                )
+            }))
             .collect();
         builds.sort_by_key(|(number, _)| std::cmp::Reverse(*number));
-        let pipeline = self.job_class(full) == WORKFLOW_JOB;
         let builds = builds
             .into_iter()
             .map(|(_, mut build)| {

@@ -1,10 +1,44 @@
 //! What the state says about jobs, which exist in the fake only through the queue and
-//! builds: their names, class (freestyle or pipeline), colour and running builds.
+//! builds: their names, class (freestyle or pipeline), colour, folders and runs.
 
 use std::collections::HashSet;
 
 use super::context::Ctx;
-use crate::state::{Agent, RunningBuild};
+use crate::state::{Agent, FinishedBuild, RunningBuild};
+
+pub(super) const WORKFLOW_JOB: &str = "org.jenkinsci.plugins.workflow.job.WorkflowJob";
+pub(super) const FOLDER: &str = "com.cloudbees.hudson.plugins.folder.Folder";
+
+/// One run of a job: a build of the state's `builds`, or one an agent is running.
+#[derive(Clone, Copy)]
+pub(super) enum Run<'s> {
+    Finished(&'s FinishedBuild),
+    Running(&'s Agent, &'s RunningBuild),
+}
+
+impl Run<'_> {
+    pub(super) fn number(&self) -> u64 {
+        match self {
+            Run::Finished(b) => b.number,
+            Run::Running(_, r) => r.number,
+        }
+    }
+
+    pub(super) fn building(&self) -> bool {
+        match self {
+            Run::Finished(b) => b.building,
+            Run::Running(..) => true,
+        }
+    }
+
+    /// The result of a completed run, `None` while building.
+    pub(super) fn result(&self) -> Option<&str> {
+        match self {
+            Run::Finished(b) if !b.building => Some(b.result.as_str()),
+            _ => None,
+        }
+    }
+}
 
 impl Ctx<'_> {
     pub(super) fn job_names(&self) -> Vec<&str> {
@@ -23,6 +57,12 @@ impl Ctx<'_> {
             .collect()
     }
 
+    /// A Pipeline job (`WorkflowJob`): one queued as a pipeline (`label_exposed: false`),
+    /// from 2.94 on (before, the fake renders every job as freestyle).
+    pub(super) fn is_pipeline(&self, name: &str) -> bool {
+        self.job_class(name) == WORKFLOW_JOB
+    }
+
     pub(super) fn job_class(&self, name: &str) -> &'static str {
         let pipelines = self.pipeline_jobs.get_or_init(|| {
             self.state
@@ -34,7 +74,7 @@ impl Ctx<'_> {
         });
         let pipeline = pipelines.contains(name) && self.version.exports_labels();
         if pipeline {
-            "org.jenkinsci.plugins.workflow.job.WorkflowJob"
+            WORKFLOW_JOB
         } else {
             "hudson.model.FreeStyleProject"
         }
@@ -64,5 +104,46 @@ impl Ctx<'_> {
             .iter()
             .flat_map(|a| a.running.iter().map(move |r| (a, r)))
             .filter(move |(_, r)| r.job == job)
+    }
+
+    /// Every run of `job`, newest first: the state's builds, then the running ones of
+    /// the agents for numbers the builds do not have.
+    pub(super) fn runs_of<'s>(&'s self, job: &'s str) -> Vec<Run<'s>> {
+        let finished: Vec<Run> = self
+            .state
+            .builds
+            .iter()
+            .filter(|b| b.job == job)
+            .map(Run::Finished)
+            .collect();
+        let known: HashSet<u64> = finished.iter().map(Run::number).collect();
+        let mut runs = finished;
+        runs.extend(
+            self.running_of(job)
+                .filter(|(_, r)| !known.contains(&r.number))
+                .map(|(a, r)| Run::Running(a, r)),
+        );
+        runs.sort_by_key(|r| std::cmp::Reverse(r.number()));
+        runs
+    }
+
+    /// Run `number` of `job`, if the state has it.
+    pub(super) fn run_of<'s>(&'s self, job: &'s str, number: u64) -> Option<Run<'s>> {
+        self.state
+            .builds
+            .iter()
+            .find(|b| b.job == job && b.number == number)
+            .map(Run::Finished)
+            .or_else(|| {
+                self.running_of(job)
+                    .find(|(_, r)| r.number == number)
+                    .map(|(a, r)| Run::Running(a, r))
+            })
+    }
+
+    /// Whether `name` is a folder: a proper prefix of some job's full name.
+    pub(super) fn is_folder(&self, name: &str) -> bool {
+        let prefix = format!("{name}/");
+        self.job_names().iter().any(|j| j.starts_with(&prefix))
     }
 }

@@ -1,12 +1,30 @@
-//! Jobs (`/job/NAME/`): the short reference in listings and the job object with its
-//! builds, queue item and label expression.
+//! Jobs (`/job/NAME/`): the short reference in listings, the job object with its runs,
+//! queue item and label expression, the folders jobs named `folder/job` sit in, and one
+//! run (`/job/NAME/N/`).
 
 use serde_json::{Value, json};
 
 use super::context::Ctx;
+use super::finished_build::build_json;
+use super::job_index::{FOLDER, Run};
 use crate::export::{INLINE, VIS};
-use crate::state::RunningBuild;
 use crate::tree::Want;
+
+/// Whether a completed run's result qualifies for a permalink.
+type ResultTest = fn(&str) -> bool;
+
+/// Jenkins' permalinks a job exports (`Job.getLast…Build`, each resolved by
+/// `jenkins/model/PeepholePermalink.java`'s `apply`): the newest completed run whose
+/// result passes the test.
+const PERMALINKS: &[(&str, ResultTest)] = &[
+    ("lastCompletedBuild", |_| true),
+    ("lastFailedBuild", |r| r == "FAILURE"),
+    ("lastStableBuild", |r| r == "SUCCESS"),
+    // Result.isBetterOrEqualTo(UNSTABLE).
+    ("lastSuccessfulBuild", |r| r == "SUCCESS" || r == "UNSTABLE"),
+    ("lastUnstableBuild", |r| r == "UNSTABLE"),
+    ("lastUnsuccessfulBuild", |r| r != "SUCCESS"),
+];
 
 impl Ctx<'_> {
     pub(super) fn job_ref(&self, name: &str) -> Value {
@@ -18,20 +36,18 @@ impl Ctx<'_> {
         Value::Object(obj)
     }
 
-    /// Jobs exist in the fake only through the queue and running builds.
+    /// Jobs exist in the fake only through the queue and builds (running or finished);
+    /// a folder through the jobs inside it.
     pub fn job(&self, name: &str) -> Option<Value> {
         if !self.job_names().contains(&name) {
-            return None;
+            return self.folder(name);
         }
         let class = self.job_class(name);
+        let run_class = self.run_class(name);
         let queued = self.state.queue.iter().find(|i| i.job == name);
-        let mut builds: Vec<&RunningBuild> = self.running_of(name).map(|(_, r)| r).collect();
-        builds.sort_by_key(|b| std::cmp::Reverse(b.number));
-        let last = builds
-            .first()
-            .map(|b| self.build_ref(b, Want::All))
-            .unwrap_or(Value::Null);
-        let next = builds.first().map_or(1, |b| b.number + 1);
+        let runs = self.runs_of(name);
+        let reference = |run: &Run| self.run_ref(run_class, name, run.number(), Want::All);
+        let next = runs.first().map_or(1, |r| r.number() + 1);
         let short_name = name.rsplit('/').next().unwrap_or(name);
         let mut obj = self.object(class);
         obj.insert("actions".into(), json!([]));
@@ -42,19 +58,31 @@ impl Ctx<'_> {
         obj.insert("name".into(), json!(short_name));
         obj.insert("url".into(), json!(self.job_url(name)));
         obj.insert("buildable".into(), json!(true));
+        // Job.getNewBuilds: the newest 100.
         obj.insert(
             "builds".into(),
-            Value::Array(
-                builds
-                    .iter()
-                    .map(|b| self.build_ref(b, Want::All))
-                    .collect(),
-            ),
+            Value::Array(runs.iter().take(100).map(reference).collect()),
         );
         obj.insert("color".into(), json!(self.job_color(name)));
+        obj.insert(
+            "firstBuild".into(),
+            runs.last().map_or(Value::Null, reference),
+        );
+        obj.insert("healthReport".into(), json!([]));
         obj.insert("inQueue".into(), json!(queued.is_some()));
-        obj.insert("lastBuild".into(), last);
+        obj.insert("keepDependencies".into(), json!(false));
+        obj.insert(
+            "lastBuild".into(),
+            runs.first().map_or(Value::Null, reference),
+        );
+        for (key, passes) in PERMALINKS {
+            let found = runs
+                .iter()
+                .find(|r| !r.building() && r.result().is_some_and(passes));
+            obj.insert((*key).into(), found.map_or(Value::Null, reference));
+        }
         obj.insert("nextBuildNumber".into(), json!(next));
+        obj.insert("property".into(), json!([]));
         obj.insert(
             "queueItem".into(),
             queued.map_or(Value::Null, |i| self.queue_item(i, Want::All)),
@@ -69,5 +97,75 @@ impl Ctx<'_> {
         }
         obj.insert(INLINE.into(), json!(["queueItem"]));
         Some(Value::Object(obj))
+    }
+
+    /// A folder (`com.cloudbees.hudson.plugins.folder.Folder`, cloudbees-folder's
+    /// `AbstractFolder` exports `jobs`, `primaryView`, `views` and the item properties).
+    fn folder(&self, name: &str) -> Option<Value> {
+        if !self.is_folder(name) {
+            return None;
+        }
+        let prefix = format!("{name}/");
+        let mut children: Vec<String> = Vec::new();
+        for job in self.job_names() {
+            if let Some(rest) = job.strip_prefix(&prefix) {
+                let child = rest.split('/').next().unwrap_or(rest);
+                if !children.iter().any(|c| c == child) {
+                    children.push(child.to_owned());
+                }
+            }
+        }
+        let jobs: Vec<Value> = children
+            .iter()
+            .map(|child| {
+                let full = format!("{name}/{child}");
+                if self.is_folder(&full) && !self.job_names().contains(&full.as_str()) {
+                    let mut obj = self.object(FOLDER);
+                    obj.insert("name".into(), json!(child));
+                    obj.insert("url".into(), json!(self.job_url(&full)));
+                    obj.insert(VIS.into(), json!({"name": 999, "url": 999}));
+                    Value::Object(obj)
+                } else {
+                    let Value::Object(mut obj) = self.job_ref(&full) else {
+                        unreachable!("job_ref builds an object")
+                    };
+                    obj.insert("name".into(), json!(child));
+                    Value::Object(obj)
+                }
+            })
+            .collect();
+        let short_name = name.rsplit('/').next().unwrap_or(name);
+        let mut view = self.object("hudson.model.AllView");
+        view.insert("name".into(), json!("All"));
+        view.insert("url".into(), json!(self.job_url(name)));
+        view.insert(VIS.into(), json!({"name": 2, "url": 2}));
+        let mut obj = self.object(FOLDER);
+        obj.insert("actions".into(), json!([]));
+        obj.insert("description".into(), Value::Null);
+        obj.insert("displayName".into(), json!(short_name));
+        obj.insert("fullDisplayName".into(), json!(name.replace('/', " » ")));
+        obj.insert("fullName".into(), json!(name));
+        obj.insert("name".into(), json!(short_name));
+        obj.insert("url".into(), json!(self.job_url(name)));
+        obj.insert("healthReport".into(), json!([]));
+        obj.insert("jobs".into(), Value::Array(jobs));
+        obj.insert("primaryView".into(), Value::Object(view.clone()));
+        obj.insert("views".into(), json!([view]));
+        Some(Value::Object(obj))
+    }
+
+    /// Run `number` of `job` as `/job/…/N/api/json` exports it, running or finished.
+    pub fn run(&self, job: &str, number: u64) -> Option<Value> {
+        Some(match self.run_of(job, number)? {
+            Run::Finished(build) => build_json(
+                build,
+                &self.root,
+                self.state.class_fields,
+                self.is_pipeline(job),
+            ),
+            Run::Running(agent, build) => {
+                self.running_build(build, &agent.name, self.run_class(job), Want::All)
+            }
+        })
     }
 }

@@ -16,8 +16,10 @@ mod labels;
 mod queue;
 mod root;
 mod runs;
+mod user;
 
 pub use context::Ctx;
+pub use runs::running_console;
 
 #[cfg(test)]
 mod tests;
