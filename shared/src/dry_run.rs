@@ -70,6 +70,10 @@ impl CiServer for DryRunCi {
         self.inner.agent_busy(agent).await
     }
 
+    async fn check_visibility(&self) -> Result<(), CiError> {
+        self.inner.check_visibility().await
+    }
+
     async fn agent_runs(&self, agent: &str) -> Result<Vec<String>, CiError> {
         self.inner.agent_runs(agent).await
     }

@@ -240,7 +240,12 @@ async fn jenkins_poll_uses_two_tree_filtered_gets_and_publishes_readable_metrics
     assert!(output.status.success(), "stderr:\n{}", text(&output.stderr));
 
     let requests = fake.requests().await;
-    assert_eq!(requests.len(), 2, "one poll is two GETs: {requests:#?}");
+    assert_eq!(
+        requests.len(),
+        3,
+        "one poll is two GETs, after one check that the user sees any job: {requests:#?}"
+    );
+    assert_eq!(requests[0]["path"], "/api/json");
     for request in &requests {
         assert_eq!(request["method"], "GET");
         assert!(

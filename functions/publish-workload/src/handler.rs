@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use rules::{Datum, PoolWorkload, Unit, compute_workloads};
 use serde::Serialize;
 use serde_json::Value;
+use shared::ci::{CiError, Problem};
 use shared::ports::CiServer;
 use shared::ports::metrics::MetricsSink;
 use shared::runner::Function;
@@ -65,10 +66,16 @@ impl Publisher {
             would_publish: Vec::new(),
         };
         let mut failures = Vec::new();
+        // A user who may see no job sees an empty queue: that is unknown, not "no demand".
+        // Checked once an invocation; a CI server that is down is the polls' to report.
+        let blind = match self.ci.check_visibility().await {
+            Err(e) if matches!(e.problem, Problem::Refused(_)) => Some(e),
+            _ => None,
+        };
         for n in 0..polls {
             // Scheduled from the start, not from the previous poll's end, so polls do not drift.
             tokio::time::sleep_until(start + self.config.poll_interval * n).await;
-            let (report, datums) = self.poll_once().await;
+            let (report, datums) = self.poll_once(blind.as_ref()).await;
             if let Some(error) = &report.error {
                 failures.push(error.clone());
             }
@@ -95,11 +102,15 @@ impl Publisher {
         }
     }
 
-    /// Reads the CI server once. On any failure the state is unknown: `CiServerUp=0` and
-    /// no pool metrics at all, so nothing downstream mistakes "unknown" for "idle".
-    async fn poll_once(&self) -> (PollReport, Vec<Datum>) {
+    /// Reads the CI server once. On any failure (`blind`: the user can see no job) the
+    /// state is unknown: `CiServerUp=0` and no pool metrics at all, so nothing downstream
+    /// mistakes "unknown" for "idle".
+    async fn poll_once(&self, blind: Option<&CiError>) -> (PollReport, Vec<Datum>) {
         let high_resolution = self.config.high_resolution();
-        let snapshot = self.ci.snapshot().await;
+        let snapshot = match blind {
+            Some(blind) => Err(blind.clone()),
+            None => self.ci.snapshot().await,
+        };
         let at = Utc::now();
         let up = |value: f64| {
             Datum::new("CiServerUp", value, Unit::Count, at).high_resolution(high_resolution)
@@ -180,11 +191,23 @@ mod tests {
 
     use super::*;
 
-    /// Answers each poll from a script: a snapshot or an outage.
-    struct ScriptedCi(Mutex<Vec<Option<CiSnapshot>>>);
+    /// Answers each poll from a script: a snapshot or an outage. `.1`: the user sees no job.
+    struct ScriptedCi(Mutex<Vec<Option<CiSnapshot>>>, bool);
 
     #[async_trait]
     impl CiServer for ScriptedCi {
+        async fn check_visibility(&self) -> Result<(), CiError> {
+            match self.1 {
+                false => Ok(()),
+                true => Err(CiError {
+                    kind: CiKind::Jenkins,
+                    method: "GET",
+                    url: "/api/json?tree=jobs%5Bname%5D%7B0,1%7D".into(),
+                    problem: Problem::Refused("the CI user sees no job at all".into()),
+                }),
+            }
+        }
+
         async fn snapshot(&self) -> Result<CiSnapshot, CiError> {
             let next = self.0.lock().expect("lock").remove(0);
             next.ok_or(CiError {
@@ -237,7 +260,7 @@ mod tests {
         };
         Publisher {
             config,
-            ci: Arc::new(ScriptedCi(Mutex::new(script))),
+            ci: Arc::new(ScriptedCi(Mutex::new(script), false)),
             metrics,
             dry_run: false,
         }
@@ -293,6 +316,25 @@ mod tests {
             .collect();
         assert_eq!(busy, vec![1.0, 1.0, 1.0]);
         assert!(recorded.iter().all(|d| d.storage_resolution == 1));
+    }
+
+    /// Jenkins answers a user without Job/Read an empty queue with HTTP 200: that is a
+    /// named failure and CiServerUp=0, never zeros that read as "no demand".
+    #[tokio::test(start_paused = true)]
+    async fn a_user_who_sees_no_job_is_a_named_failure_not_an_empty_queue() {
+        let metrics = Arc::new(RecordingMetrics::default());
+        let mut blind = publisher(vec![Some(busy_pool()); 3], metrics.clone());
+        blind.ci = Arc::new(ScriptedCi(Mutex::new(vec![Some(busy_pool()); 3]), true));
+        let error = blind.run().await.expect_err("fails visibly");
+        assert!(error.to_string().contains("sees no job at all"), "{error}");
+        let recorded = metrics.recorded();
+        assert!(
+            recorded
+                .iter()
+                .all(|d| d.name == "CiServerUp" && d.value == 0.0),
+            "no pool metric, CiServerUp 0: {recorded:?}"
+        );
+        assert_eq!(recorded.len(), 3);
     }
 
     #[tokio::test(start_paused = true)]

@@ -44,6 +44,14 @@ pub trait CiServer: Send + Sync {
         Ok(runs.iter().map(|r| (r.clone(), RunState::Gone)).collect())
     }
 
+    /// An error naming the missing permission when the CI user can see no job at all.
+    /// Exists because Jenkins filters the queue by Job/Read and answers an empty queue with
+    /// HTTP 200: a user without it would read as "no demand" forever. The default is for
+    /// servers that refuse what a user may not see instead of hiding it.
+    async fn check_visibility(&self) -> Result<(), CiError> {
+        Ok(())
+    }
+
     /// The runs (by URL) the agent's executors run now: the runs an interruption of its
     /// instance takes down. Exists for Jenkins Pipeline runs, which name no agent. The
     /// default is for CI servers whose builds name their agent (TeamCity): none to list.

@@ -149,6 +149,31 @@ impl CiServer for Jenkins {
         }
     }
 
+    /// One job is enough: `Jenkins.getItems()` lists only what the user may read
+    /// (`Item.READ`, JK Jenkins.java), as `Queue.getItems()` does for queued builds.
+    #[tracing::instrument(name = "jenkins.check_visibility", skip_all)]
+    async fn check_visibility(&self) -> Result<(), CiError> {
+        #[derive(Deserialize)]
+        struct RootJson {
+            #[serde(default)]
+            jobs: Vec<serde_json::Value>,
+        }
+        let path = format!("/api/json?tree={}", encode_query_value("jobs[name]{0,1}"));
+        let root: RootJson = self.http.get_json(&path).await?;
+        if root.jobs.is_empty() {
+            return Err(CiError {
+                kind: CiKind::Jenkins,
+                method: "GET",
+                url: path,
+                problem: Problem::Refused(
+                    "the CI user sees no job at all: it lacks Job/Read (on every folder), and Jenkins hides the queued builds of jobs it cannot read, so the queue would read as empty"
+                        .to_owned(),
+                ),
+            });
+        }
+        Ok(())
+    }
+
     #[tracing::instrument(name = "jenkins.agent_runs", skip(self))]
     async fn agent_runs(&self, agent: &str) -> Result<Vec<String>, CiError> {
         #[derive(Deserialize)]
