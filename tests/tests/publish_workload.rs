@@ -81,7 +81,9 @@ type Expected = (&'static str, f64, f64, f64, f64, f64, f64, f64, f64, f64);
 const JENKINS_EXPECTED: [Expected; 3] = [
     ("linux", 2.0, 0.0, 2.0, 6.0, 8.0, 1.0, 0.5, 1.0, 0.0),
     ("gpu", 1.0, 0.0, 1.0, 0.0, 1.0, 0.0, 2.0, 2.0, 1.0),
-    ("windows", 1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0),
+    // Jenkins marks its build stuck (the label has no agent online), but a pool with no
+    // agent online is starting, not stuck: StuckBuilds 0, MissingInstances 1.
+    ("windows", 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0, 1.0),
 ];
 
 const TEAMCITY_EXPECTED: [Expected; 2] = [
@@ -267,12 +269,14 @@ async fn jenkins_poll_uses_two_tree_filtered_gets_and_publishes_readable_metrics
         }
         let oldest = datapoints(aws, &ns, "OldestQueuedSeconds", Some(expected.0)).await;
         assert_eq!(oldest.len(), 1);
-        if expected.0 == "linux" {
-            assert!(
-                (119.0..180.0).contains(&oldest[0]),
-                "the oldest linux item waits 2 minutes (the blocked one is older but is no demand): {oldest:?}"
-            );
-        }
+        // Jenkins says the linux items are minutes old, but ci-fleet ages a build from
+        // when it first saw it wait for an executor (inQueueSince counts time blocked
+        // behind the job's own build): this one poll is the first sighting.
+        assert!(
+            oldest[0] < 5.0,
+            "{}: aged from ci-fleet's first sighting: {oldest:?}",
+            expected.0
+        );
     }
     assert_eq!(datapoints(aws, &ns, "CiServerUp", None).await, vec![1.0]);
 }

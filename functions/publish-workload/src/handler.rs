@@ -1,10 +1,10 @@
 //! One invocation: poll the CI server every interval for the window, publish each poll's
 //! metrics as it is read (alarms see data within seconds, not at the end of the window).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use rules::{Datum, PoolWorkload, Unit, compute_workloads};
+use rules::{Datum, PoolWorkload, QueueClock, Unit, compute_workloads};
 use serde::Serialize;
 use serde_json::Value;
 use shared::ci::{CiError, Problem};
@@ -21,6 +21,10 @@ pub struct Publisher {
     pub ci: Arc<dyn CiServer>,
     pub metrics: Arc<dyn MetricsSink>,
     pub dry_run: bool,
+    /// When each queued build was first seen waiting for an executor, across the polls of
+    /// an invocation and the invocations of a warm container (a cold start begins again,
+    /// which ages builds less, never more).
+    pub clock: Mutex<QueueClock>,
 }
 
 #[derive(Debug, Serialize)]
@@ -116,7 +120,10 @@ impl Publisher {
             Datum::new("CiServerUp", value, Unit::Count, at).high_resolution(high_resolution)
         };
         match snapshot {
-            Ok(snapshot) => {
+            Ok(mut snapshot) => {
+                if let Ok(mut clock) = self.clock.lock() {
+                    clock.stamp(&mut snapshot, at);
+                }
                 let workloads = compute_workloads(&self.config.pools, &snapshot, at);
                 for w in &workloads.pools {
                     tracing::info!(
@@ -178,7 +185,6 @@ fn check_event(event: &Value) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
     use std::time::Duration;
 
     use async_trait::async_trait;
@@ -263,6 +269,7 @@ mod tests {
             ci: Arc::new(ScriptedCi(Mutex::new(script), false)),
             metrics,
             dry_run: false,
+            clock: Mutex::default(),
         }
     }
 

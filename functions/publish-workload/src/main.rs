@@ -24,7 +24,13 @@ async fn main() -> ExitCode {
         // Reads only the CI server and writes only metrics: no bucket.
         let ports = Ports::connect(&config.ci, None, dry_run).await?;
         tracing::info!(ci = %config.ci.kind, url = %config.ci.url, pools = config.pools.len(), polls = config.polls_per_invocation(), dry_run, "publish-workload ready");
-        Ok(Publisher { config, ci: ports.ci, metrics: ports.metrics, dry_run })
+        Ok(Publisher {
+            config,
+            ci: ports.ci,
+            metrics: ports.metrics,
+            dry_run,
+            clock: Default::default(),
+        })
     })
     .await
 }

@@ -21,4 +21,4 @@ pub use label_expr::{LabelExpr, LabelExprError};
 pub use metric::{Datum, Unit};
 pub use model::{Agent, CiSnapshot, Demand, QueuedBuild, Waiting};
 pub use pool::{Pool, PoolSelector, PoolSpec};
-pub use workload::{PoolWorkload, Workloads, compute_workloads};
+pub use workload::{PoolWorkload, QueueClock, Workloads, compute_workloads};

@@ -84,7 +84,11 @@ pub fn compute_workloads(pools: &[Pool], snapshot: &CiSnapshot, now: DateTime<Ut
                     continue;
                 }
                 workload.queued_builds += 1;
-                if build.stuck {
+                // A pool with no agent online is starting (from zero, or after losing its
+                // agents): the CI server marks its builds stuck (Jenkins: the label is
+                // offline), but more instances are on their way; its wait shows in
+                // OldestQueuedSeconds. Stuck is a build no online agent of the pool takes.
+                if build.stuck && workload.online_executors > 0 {
                     workload.stuck_builds += 1;
                 }
                 if let Some(since) = build.queued_since {
@@ -184,6 +188,33 @@ impl PoolWorkload {
                 .high_resolution(high_resolution)
         })
         .collect()
+    }
+}
+
+/// When ci-fleet first saw each queued build wait for an executor. Jenkins' `inQueueSince`
+/// and `buildableStartMilliseconds` both count time blocked behind the job's own running
+/// build (Queue.java carries the blocked phase's start into the buildable item), so a
+/// build blocked for an hour would read an hour old the moment it waits for an agent.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueueClock {
+    first_waiting: HashMap<String, DateTime<Utc>>,
+}
+
+impl QueueClock {
+    /// Stamps each build waiting for an executor with when it was first seen waiting (now,
+    /// for a build new to the clock), and forgets builds that left the queue or stopped
+    /// waiting for an executor.
+    pub fn stamp(&mut self, snapshot: &mut CiSnapshot, now: DateTime<Utc>) {
+        let mut seen = HashMap::with_capacity(snapshot.queue.len());
+        for build in snapshot.queue.iter_mut() {
+            if build.waiting != Waiting::ForExecutor {
+                continue;
+            }
+            let since = self.first_waiting.get(&build.id).copied().unwrap_or(now);
+            seen.insert(build.id.clone(), since);
+            build.queued_since = Some(since);
+        }
+        self.first_waiting = seen;
     }
 }
 
@@ -425,11 +456,76 @@ mod tests {
     }
 
     #[test]
+    fn a_pool_with_no_agent_online_is_starting_not_stuck() {
+        let linux = pool("linux", "linux", 4);
+        let queue = vec![queued("1", "linux").stuck()];
+        let starting = CiSnapshot {
+            agents: vec![],
+            queue: queue.clone(),
+        };
+        let w = &compute_workloads(std::slice::from_ref(&linux), &starting, now()).pools[0];
+        assert_eq!((w.queued_builds, w.stuck_builds), (1, 0));
+        let busy = CiSnapshot {
+            agents: vec![agent("i-1").labelled(&["linux"]).busy(1)],
+            queue,
+        };
+        let w = &compute_workloads(&[linux], &busy, now()).pools[0];
+        assert_eq!((w.queued_builds, w.stuck_builds), (1, 1));
+    }
+
+    #[test]
+    fn the_queue_clock_ages_a_build_from_when_it_first_waited_for_an_executor() {
+        let minutes_ago = |m| now() - chrono::Duration::minutes(m);
+        let mut clock = QueueClock::default();
+        // Blocked behind its own running build for an hour: not waiting for an executor.
+        let mut first = CiSnapshot {
+            agents: vec![],
+            queue: vec![
+                queued("1", "linux")
+                    .since(minutes_ago(60))
+                    .waiting(Waiting::Blocked),
+                queued("2", "linux").since(minutes_ago(60)),
+            ],
+        };
+        clock.stamp(&mut first, minutes_ago(2));
+        assert_eq!(
+            first.queue[0].queued_since,
+            Some(minutes_ago(60)),
+            "left as it was"
+        );
+        assert_eq!(first.queue[1].queued_since, Some(minutes_ago(2)));
+        let mut later = CiSnapshot {
+            agents: vec![],
+            queue: vec![
+                queued("1", "linux").since(minutes_ago(60)),
+                queued("2", "linux").since(minutes_ago(60)),
+            ],
+        };
+        clock.stamp(&mut later, minutes_ago(1));
+        assert_eq!(
+            later
+                .queue
+                .iter()
+                .map(|b| b.queued_since)
+                .collect::<Vec<_>>(),
+            vec![Some(minutes_ago(1)), Some(minutes_ago(2))],
+            "1 waits for an executor since it was unblocked; 2 keeps its first sighting"
+        );
+        let mut gone = CiSnapshot::default();
+        clock.stamp(&mut gone, now());
+        assert_eq!(
+            clock,
+            QueueClock::default(),
+            "builds that left are forgotten"
+        );
+    }
+
+    #[test]
     fn stuck_and_oldest_wait_cover_only_this_pools_demand() {
         let linux = pool("linux", "linux", 4);
         let minutes_ago = |m| now() - chrono::Duration::minutes(m);
         let snapshot = CiSnapshot {
-            agents: vec![],
+            agents: vec![agent("i-1").labelled(&["linux"]).busy(1)],
             queue: vec![
                 queued("1", "linux").since(minutes_ago(3)).stuck(),
                 queued("2", "linux").since(minutes_ago(1)),
