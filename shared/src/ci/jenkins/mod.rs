@@ -319,19 +319,22 @@ impl ItemJson {
         } else {
             reading.waiting
         };
-        // The job's own label expression is authoritative; `why` is the fallback for
-        // pipelines (PlaceholderTask) and Jenkins before 2.94.
-        let demand = match self
+        // The label `why` names is the one Jenkins waits for: a label parameter (or a
+        // Pipeline's `node` label) overrides the job's configured `labelExpression`. The
+        // configured one is the fallback when `why` names none (blocked items, old Jenkins).
+        let configured = self
             .task
             .as_ref()
             .and_then(|t| t.label_expression.as_deref())
             .map(str::trim)
-        {
-            Some(label) if !label.is_empty() => match LabelExpr::parse(label) {
+            .filter(|label| !label.is_empty());
+        let demand = match (reading.demand, configured) {
+            (Demand::Expression(expr), _) => Demand::Expression(expr),
+            (_, Some(label)) => match LabelExpr::parse(label) {
                 Ok(expr) => Demand::Expression(expr),
                 Err(e) => Demand::Unknown(e.to_string()),
             },
-            _ => reading.demand,
+            (from_why, None) => from_why,
         };
         QueuedBuild {
             id: self.id.to_string(),
@@ -434,6 +437,28 @@ impl ComputerJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A label parameter overrides the job's configured label: Jenkins waits for the label
+    /// `why` names, so that one is the demand; the configured one only when `why` names none.
+    #[test]
+    fn the_label_why_names_wins_over_the_configured_one() {
+        let item = |why: &str| -> ItemJson {
+            serde_json::from_value(serde_json::json!({
+                "_class": "hudson.model.Queue$BuildableItem", "id": 1, "buildable": true,
+                "why": why, "task": {"name": "app", "labelExpression": "linux"}
+            }))
+            .expect("an item")
+        };
+        let demand = |why: &str| item(why).into_build().demand;
+        assert_eq!(
+            demand("Waiting for next available executor on \u{2018}linux-16g\u{2019}"),
+            Demand::Expression(LabelExpr::parse("linux-16g").expect("a label"))
+        );
+        assert_eq!(
+            demand("Waiting for next available executor"),
+            Demand::Expression(LabelExpr::parse("linux").expect("a label"))
+        );
+    }
 
     /// A computer that does not say whether it is idle is not idle: the whole answer is
     /// malformed, and the CI state unknown (R16).
