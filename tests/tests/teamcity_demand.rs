@@ -92,32 +92,36 @@ async fn a_spot_warning_on_one_of_two_agents_leaves_the_pools_demand_unchanged()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builds_held_by_a_running_builds_limit_with_an_idle_agent_add_no_missing_instances() {
-    let mut queue: Vec<Value> = (0..20)
-        .map(|i| {
-            let mut build = queued(400 + i, "App_Deploy");
-            build["wait_reason"] = json!("Build is waiting for the running builds limit");
-            build
-        })
-        .collect();
-    let fake = FakeCi::start(
-        CiKind::TeamCity,
-        &world(
-            vec![busy_agent("tc-1"), json!({"name": "tc-2", "pool": "linux"})],
-            queue.clone(),
-        ),
+    // "Limit the number of simultaneously running builds" = 1 (the fake's
+    // max_running_builds): one App_Deploy runs, 20 more wait for the limit, tc-2 is idle.
+    let queue: Vec<Value> = (0..20).map(|i| queued(400 + i, "App_Deploy")).collect();
+    let mut limited = world(
+        vec![
+            json!({"name": "tc-1", "pool": "linux", "running": [{"job": "App_Deploy", "number": 1}]}),
+            json!({"name": "tc-2", "pool": "linux"}),
+        ],
+        queue.clone(),
     );
+    limited["max_running_builds"] = json!({"App_Deploy": 1});
+    let fake = FakeCi::start(CiKind::TeamCity, &limited);
     let pools = one_pool("ci-linux");
     let held = linux_pool(&fake, &pools);
     assert_eq!(
-        held["missing_instances"], 0.0,
+        (
+            held["queued_builds"].as_f64(),
+            held["missing_instances"].as_f64()
+        ),
+        (Some(0.0), Some(0.0)),
         "an idle compatible agent: they wait for the limit, not an agent: {held:#}"
     );
 
-    // The same builds with every compatible agent busy do wait for an agent.
-    queue.truncate(2);
+    // The same builds without the limit and every agent busy do wait for an agent.
     let busy = FakeCi::start(
         CiKind::TeamCity,
-        &world(vec![busy_agent("tc-1"), busy_agent("tc-2")], queue),
+        &world(
+            vec![busy_agent("tc-1"), busy_agent("tc-2")],
+            queue[..2].to_vec(),
+        ),
     );
     assert_eq!(demand(&linux_pool(&busy, &pools)), (2.0, 2.0));
 }
