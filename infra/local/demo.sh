@@ -7,8 +7,8 @@ REPO="$(cd "$HERE/../.." && pwd)"
 cd "$REPO"
 
 "$HERE/setup-venv.sh"
-echo "demo: building the binaries (first build on a fresh machine takes a few minutes)" >&2
-cargo build --workspace --bins --quiet
+echo "demo: building the binaries (first build on a fresh machine takes a few minutes; cargo shows its progress)" >&2
+cargo build --workspace --bins
 
 # The dashboard picture is SVG; PNG too with rsvg-convert (Debian's librsvg2-bin), installed
 # here when possible (root with apt-get); without it the demo still runs, SVG only.

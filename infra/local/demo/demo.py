@@ -60,12 +60,15 @@ def queue(linux: int, gpu: int) -> list[dict]:
 
 
 AUTH = {"users": [{"user": "ci-fleet", "password": "demo-password", "token": "demo-token"}], "anonymous_read": False, "csrf": True}
+# Yesterday's build: the jobs exist even when nothing runs (publish-workload checks that
+# its user sees a job at all: a Jenkins user without Job/Read sees an empty queue).
+HISTORY = [{"job": "app", "number": 99, "result": "SUCCESS", "agent": "linux-1", "duration_ms": 60_000}]
 # What the Jenkins looks like at each poll: a quiet start, a rush, the rush absorbed, quiet again.
 SCENES = [
-    ("quiet: 2 linux agents idle, nothing queued", {"auth": AUTH, "agents": agents([0, 0], 0), "queue": queue(0, 0)}),
-    ("rush: 9 linux builds and 2 GPU trainings arrive", {"auth": AUTH, "agents": agents([4, 3], 1), "queue": queue(9, 2)}),
-    ("absorbing: every executor busy, 2 still queued", {"auth": AUTH, "agents": agents([4, 4], 1), "queue": queue(2, 1)}),
-    ("quiet again: builds done", {"auth": AUTH, "agents": agents([1, 0], 0), "queue": queue(0, 0)}),
+    ("quiet: 2 linux agents idle, nothing queued", {"auth": AUTH, "agents": agents([0, 0], 0), "queue": queue(0, 0), "builds": HISTORY}),
+    ("rush: 9 linux builds and 2 GPU trainings arrive", {"auth": AUTH, "agents": agents([4, 3], 1), "queue": queue(9, 2), "builds": HISTORY}),
+    ("absorbing: every executor busy, 2 still queued", {"auth": AUTH, "agents": agents([4, 4], 1), "queue": queue(2, 1), "builds": HISTORY}),
+    ("quiet again: builds done", {"auth": AUTH, "agents": agents([1, 0], 0), "queue": queue(0, 0), "builds": HISTORY}),
 ]
 
 
@@ -271,17 +274,32 @@ def act_recycle() -> None:
     ids = make_group(group, 3)
     aws("s3").create_bucket(Bucket=bucket)
     bad, good = ids[0], ids[1]
-    now = int(time.time() * 1000)
-    history, number = [], 0
-    for job, agent, result in [("api", good, "SUCCESS"), ("web", good, "SUCCESS"), ("cli", good, "SUCCESS"),
-                               ("api", bad, "FAILURE"), ("web", bad, "FAILURE"), ("cli", bad, "FAILURE")]:
-        number += 1
-        history.append({"job": job, "number": number, "id": number, "result": result, "agent": agent, "started_at_ms": now - 5000 + number * 100, "duration_ms": 50})
-    agents = [{"name": i, "labels": ["linux"], "executors": 1, "running": [{"job": "deploy", "number": 90, "id": 90}] if i == bad else []} for i in ids]
-    put_state({"auth": AUTH, "agents": agents, "builds": history, "queue": []})
     env = fleet_env(group, bucket) | {"IDLE_GRACE_SECONDS": "0"}
     roles = {bad: "botched", ids[1]: "healthy", ids[2]: "healthy"}
-    say(f"  {bad} failed api, web and cli in a row; the same jobs pass on {good}. It is running a deploy now.")
+    builds: list[dict] = []
+
+    def jenkins(running: dict[str, dict]) -> None:
+        agents = [{"name": i, "labels": ["linux"], "executors": 1, "running": [running[i]] if i in running else []} for i in ids]
+        put_state({"auth": AUTH, "agents": agents, "builds": builds, "queue": []})
+
+    say(f"  {bad} and {good} each run api, web, cli. protect-busy-agents, once a minute, notes which run each")
+    say("  executor runs (its run ledger: a Pipeline run names no agent, the executor running it does),")
+    say("  and reads how each run ended once it left its executor:")
+    number = 0
+    for job in ["api", "web", "cli"]:
+        runs = {}
+        for agent in (good, bad):
+            number += 1
+            runs[agent] = {"job": job, "number": number, "id": number}
+        jenkins(runs)
+        run_binary("protect-busy-agents", env)
+        now = int(time.time() * 1000)
+        for agent, run in runs.items():
+            result = "SUCCESS" if agent == good else "FAILURE"
+            builds.append({"job": job, "number": run["number"], "id": run["number"], "result": result, "agent": agent, "started_at_ms": now - 1000, "duration_ms": 500})
+        say(f"    {job}: passes on {good}, fails on {bad}")
+    jenkins({bad: {"job": "deploy", "number": 90, "id": 90}})
+    say(f"  {bad} failed api, web and cli in a row; the same jobs passed on {good}. It is running a deploy now.")
     first = run_binary("protect-busy-agents", env)["recycling"]["recycles"]
     say(f"  protect-busy-agents: {[(r['instance_id'], r['reason'], r['step']) for r in first]} - no new work; its deploy finishes")
     state = json.loads(urllib.request.urlopen(f"{JENKINS}/_fake/state", timeout=5).read())
