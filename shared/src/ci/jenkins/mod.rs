@@ -1,6 +1,8 @@
 //! Jenkins adapter: two GETs a poll, `/queue/api/json` and `/computer/api/json`, each with
 //! a `tree=` that asks only for the fields used (docs/ci-semantics.md A1–A3).
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
 use serde::Deserialize;
@@ -234,14 +236,16 @@ fn computer_path(agent: &str) -> String {
 /// Builds the snapshot from the two parsed responses (separate from HTTP so the parse
 /// cost can be measured and fuzzed on its own).
 pub fn into_snapshot(queue: QueueJson, computers: ComputerSetJson) -> CiSnapshot {
-    CiSnapshot {
-        agents: computers
-            .computer
-            .into_iter()
-            .map(ComputerJson::into_agent)
-            .collect(),
-        queue: queue.items.into_iter().map(ItemJson::into_build).collect(),
-    }
+    let agents: Vec<Agent> = computers
+        .computer
+        .into_iter()
+        .map(ComputerJson::into_agent)
+        .collect();
+    let nodes: HashSet<&str> = agents.iter().map(|a| a.name.as_str()).collect();
+    let queue = (queue.items.into_iter())
+        .map(|item| item.into_build(&nodes))
+        .collect();
+    CiSnapshot { agents, queue }
 }
 
 /// Parses raw `/queue/api/json` and `/computer/api/json` bodies.
@@ -301,7 +305,9 @@ pub struct TaskJson {
 }
 
 impl ItemJson {
-    pub fn into_build(self) -> QueuedBuild {
+    /// `nodes`: the names of the computers, to tell a `why` that names a node from one
+    /// that names a label.
+    pub fn into_build(self, nodes: &HashSet<&str>) -> QueuedBuild {
         let why = self.why.as_deref().unwrap_or("");
         let reading = read_why(why);
         let class = self.class.as_deref().unwrap_or("");
@@ -320,15 +326,25 @@ impl ItemJson {
             reading.waiting
         };
         // The label `why` names is the one Jenkins waits for: a label parameter (or a
-        // Pipeline's `node` label) overrides the job's configured `labelExpression`. The
-        // configured one is the fallback when `why` names none (blocked items, old Jenkins).
+        // Pipeline's `node` label) overrides the job's configured `labelExpression`. But
+        // when the label has one node, `why` names the node (Queue.java `BecauseNodeIsBusy`,
+        // `BecauseNodeIsOffline`), which says nothing about the label: then, as when `why`
+        // names nothing (blocked items, old Jenkins), the configured one decides.
         let configured = self
             .task
             .as_ref()
             .and_then(|t| t.label_expression.as_deref())
             .map(str::trim)
             .filter(|label| !label.is_empty());
+        let names_a_node =
+            |expr: &LabelExpr| matches!(expr, LabelExpr::Atom(a) if nodes.contains(a.as_str()));
         let demand = match (reading.demand, configured) {
+            (Demand::Expression(expr), Some(label)) if names_a_node(&expr) => {
+                match LabelExpr::parse(label) {
+                    Ok(configured) => Demand::Expression(configured),
+                    Err(_) => Demand::Expression(expr),
+                }
+            }
             (Demand::Expression(expr), _) => Demand::Expression(expr),
             (_, Some(label)) => match LabelExpr::parse(label) {
                 Ok(expr) => Demand::Expression(expr),
@@ -449,7 +465,8 @@ mod tests {
             }))
             .expect("an item")
         };
-        let demand = |why: &str| item(why).into_build().demand;
+        let nodes = HashSet::from(["linux-2"]);
+        let demand = |why: &str| item(why).into_build(&nodes).demand;
         assert_eq!(
             demand("Waiting for next available executor on \u{2018}linux-16g\u{2019}"),
             Demand::Expression(LabelExpr::parse("linux-16g").expect("a label"))
@@ -457,6 +474,11 @@ mod tests {
         assert_eq!(
             demand("Waiting for next available executor"),
             Demand::Expression(LabelExpr::parse("linux").expect("a label"))
+        );
+        assert_eq!(
+            demand("Waiting for next available executor on \u{2018}linux-2\u{2019}"),
+            Demand::Expression(LabelExpr::parse("linux").expect("a label")),
+            "a one-node label's why names the node: the configured label decides"
         );
     }
 

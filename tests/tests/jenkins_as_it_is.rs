@@ -1,0 +1,70 @@
+//! Jenkins as most installations run it (issue 15): Pipeline jobs in folders and
+//! multibranch projects, 0 executors on the built-in node, agents that carry several pools'
+//! labels, users whose permissions are narrower than "can do anything". The real binaries
+//! against the fake Jenkins (and moto where AWS is needed).
+
+use ci_fleet_tests::commands::{CiLogin, function_command, run};
+use ci_fleet_tests::{CiKind, FakeCi, LocalAws};
+use serde_json::{Value, json};
+
+const LOGIN: CiLogin = CiLogin::per_server("ci-fleet", "tok", "tc-token");
+
+fn auth() -> Value {
+    json!({"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}], "csrf": true})
+}
+
+/// publish-workload's first poll in a dry run: each pool's figures by name, and the
+/// response (for its error and unattributed builds).
+fn first_poll(fake: &FakeCi, pools: &Value) -> (Vec<Value>, Value) {
+    let mut cmd = function_command("publish-workload", LocalAws::shared(), fake, LOGIN);
+    cmd.envs([
+        ("POOLS", pools.to_string().as_str()),
+        ("POLL_WINDOW_SECONDS", "0"),
+    ]);
+    let output = run(cmd, &["--dry-run"]);
+    let response: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        panic!(
+            "stdout is the response ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        )
+    });
+    let pools = response["polls"][0]["pools"].as_array().cloned();
+    (pools.unwrap_or_default(), response)
+}
+
+fn queued_of(pools: &[Value], name: &str) -> (f64, f64) {
+    let pool = (pools.iter())
+        .find(|p| p["pool"] == name)
+        .unwrap_or_else(|| panic!("no pool {name} in {pools:#?}"));
+    let read = |f: &str| pool[f].as_f64().unwrap_or(f64::NAN);
+    (read("queued_builds"), read("missing_instances"))
+}
+
+/// GPU agents also carry `linux`: a plain linux build is the linux pool's demand only, a
+/// `gpu && linux` build the gpu pool's only (the first pool in POOLS order whose new
+/// instances would run it), so the expensive pool never scales out for a general build.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_queued_build_is_demand_of_exactly_one_pool() {
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &json!({
+            "auth": auth(),
+            "agents": [
+                {"name": "linux-1", "labels": ["linux"], "executors": 1, "running": [{"job": "app", "number": 1}]},
+                {"name": "gpu-1", "labels": ["linux", "gpu"], "executors": 1, "running": [{"job": "train", "number": 1}]}
+            ],
+            "queue": [
+                {"id": 1, "job": "app", "label": "linux", "state": "buildable"},
+                {"id": 2, "job": "train", "label": "gpu && linux", "state": "buildable"}
+            ]
+        }),
+    );
+    let pools = json!([
+        {"name": "linux", "ci_label": "linux", "asg": "ci-linux", "executors_per_instance": 1},
+        {"name": "gpu", "ci_label": "gpu && linux", "asg": "ci-gpu", "executors_per_instance": 1}
+    ]);
+    let (polled, response) = first_poll(&fake, &pools);
+    assert_eq!(queued_of(&polled, "linux"), (1.0, 1.0), "{response:#}");
+    assert_eq!(queued_of(&polled, "gpu"), (1.0, 1.0), "{response:#}");
+    assert_eq!(response["polls"][0]["unattributed_builds"], 0);
+}
