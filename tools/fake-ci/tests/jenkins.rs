@@ -180,6 +180,75 @@ async fn why_wording_follows_the_version() {
     );
 }
 
+/// No agents at all (Swarm deleted them, or dead-agent removal did): with 0 executors on
+/// the built-in node (the state's default, Jenkins' own recommendation) `why` names no
+/// label, in either language, and the item is stuck (its label is offline); with an idle
+/// built-in executor, that node's refusal names the label.
+#[tokio::test]
+async fn with_no_agents_why_names_a_label_only_if_the_builtin_node_refuses_it() {
+    let auth = basic("ci", "tok");
+    let english = [("Authorization", auth.as_str()), ("Accept-Language", "en")];
+    let german = [("Authorization", auth.as_str())];
+    let queue = json!([
+        {"id": 201, "job": "app", "label": "linux && docker"},
+        {"id": 202, "job": "deploy", "label": "linux", "label_exposed": false},
+        {"id": 203, "job": "any"}
+    ]);
+    let items = |addr, headers: Vec<(&str, &str)>| {
+        let headers: Vec<(String, String)> = headers
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        async move {
+            let headers: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            get(addr, "/queue/api/json?tree=items[why,stuck]", &headers)
+                .await
+                .json()["items"]
+                .clone()
+        }
+    };
+    let addr = start(Kind::Jenkins, json!({"queue": queue})).await;
+    let waiting = "Waiting for next available executor";
+    assert_eq!(
+        items(addr, english.to_vec()).await,
+        json!([
+            {"_class": "hudson.model.Queue$BuildableItem", "why": waiting, "stuck": true},
+            {"_class": "hudson.model.Queue$BuildableItem", "why": waiting, "stuck": true},
+            {"_class": "hudson.model.Queue$BuildableItem", "why": waiting, "stuck": false}
+        ])
+    );
+    let whys: Vec<serde_json::Value> = items(addr, german.to_vec())
+        .await
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["why"].clone())
+        .collect();
+    assert_eq!(
+        whys,
+        vec![json!("Warte auf den n\u{e4}chsten freien Build-Prozessor"); 3]
+    );
+
+    let addr = start(
+        Kind::Jenkins,
+        json!({"queue": queue, "builtin_executors": 2}),
+    )
+    .await;
+    let english_items = items(addr, english.to_vec()).await;
+    assert_eq!(
+        english_items[0]["why"],
+        "\u{2018}Jenkins\u{2019} doesn\u{2019}t have label \u{2018}linux&&docker\u{2019}"
+    );
+    assert_eq!(english_items[2]["why"], waiting);
+    assert_eq!(
+        items(addr, german.to_vec()).await[1]["why"],
+        "\u{201E}Jenkins\u{201C} hat nicht das Label \u{201E}linux\u{201C}"
+    );
+}
+
 /// The fake plays a Jenkins whose JVM locale is German: without Accept-Language (or with
 /// `de`) the queue's `why`, the offline causes and the built-in node's name are those of
 /// Messages_de.properties; `en` gets the English of Messages.properties.

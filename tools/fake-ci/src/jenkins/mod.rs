@@ -20,7 +20,6 @@ use crate::auth::Identity;
 use crate::clock::now_ms;
 use crate::http::{Req, percent_decode, with_header};
 use crate::state::FakeState;
-use crate::tree::Want;
 use crumb_issuer::Format;
 use locale::Lang;
 use model::Ctx;
@@ -58,7 +57,7 @@ fn route(world: &mut World, req: &Req) -> Response<Body> {
         ["crumbIssuer", "api", "json"] => crumb_issuer::crumb(world, req, &identity, Format::Json),
         ["crumbIssuer", "api", "xml"] => crumb_issuer::crumb(world, req, &identity, Format::Xml),
         ["me", "api", "json"] => me(&world.state, req, &identity),
-        [.., "api", "json"] => read(&world.state, req, &segs),
+        [.., "api", "json"] => read(&world.state, req, &identity, &segs),
         _ => object_page(world, req, &identity, &segs).unwrap_or_else(pages::not_found),
     }
 }
@@ -103,29 +102,21 @@ fn object_page(
         Some(response) => response,
         None => match api_segs.as_slice() {
             ["me", "api", "json"] => me(&world.state, &api_req, identity),
-            _ => read(&world.state, &api_req, &api_segs),
+            _ => read(&world.state, &api_req, identity, &api_segs),
         },
     };
     (object.status() == StatusCode::OK).then(|| pages::object_page(segs.last().copied()))
 }
 
-/// The remote API's objects: `…/api/json` of the root, queue, computers, labels and jobs.
-fn read(state: &FakeState, req: &Req, segs: &[&str]) -> Response<Body> {
-    let ctx = Ctx::new(state, &req.host(), now_ms(), Lang::of(req));
+/// The remote API's objects: `…/api/json` of the root, queue, computers, labels and jobs,
+/// as the caller may see them (Job/Read filters jobs, queue items and executables).
+fn read(state: &FakeState, req: &Req, identity: &Identity, segs: &[&str]) -> Response<Body> {
+    let ctx = Ctx::new(state, &req.host(), now_ms(), Lang::of(req)).reading_as(identity);
     match segs {
         ["api", "json"] => api(req, ctx.root(state.auth.csrf)),
         ["queue", "api", "json"] => api_with(req, |want| ctx.queue(want)),
         ["queue", "item", id, "api", "json"] => {
-            let id: Option<u64> = id.parse().ok();
-            let found = id.and_then(|id| {
-                state
-                    .queue
-                    .iter()
-                    .find(|i| i.id == id)
-                    .map(|i| ctx.queue_item(i, Want::All))
-                    .or_else(|| ctx.left_item(id))
-            });
-            match found {
+            match id.parse().ok().and_then(|id| ctx.queue_item_by_id(id)) {
                 Some(value) => api(req, value),
                 None => pages::not_found(),
             }

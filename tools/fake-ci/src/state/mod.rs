@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use agents::{Agent, Comment, RunningBuild};
-pub use auth::{AuthConfig, User};
+pub use auth::{AuthConfig, JobRead, User};
 pub use builds::{FinishedBuild, Triggered};
 pub use queue::{QueueItem, QueueState};
 
@@ -31,6 +31,9 @@ pub struct FakeState {
     pub page_size: usize,
     /// Executors on Jenkins' built-in node (it is listed even with none, as real Jenkins does).
     pub builtin_executors: u32,
+    /// Jenkins Pipeline jobs (`WorkflowJob`) by full name, besides those queued as a
+    /// Pipeline's `node` block (`label_exposed: false`): their runs are `WorkflowRun`s.
+    pub pipeline_jobs: Vec<String>,
     pub agents: Vec<Agent>,
     pub queue: Vec<QueueItem>,
     /// Finished builds with their console text (`state/builds.rs`).
@@ -52,6 +55,7 @@ impl Default for FakeState {
             teamcity_tokens: vec!["tc-token".to_owned()],
             page_size: 100,
             builtin_executors: 0,
+            pipeline_jobs: Vec::new(),
             agents: Vec::new(),
             queue: Vec::new(),
             builds: Vec::new(),
@@ -62,9 +66,11 @@ impl Default for FakeState {
 }
 
 impl FakeState {
-    /// Jobs exist in the fake through their builds, the queue and running builds.
+    /// Jobs exist in the fake through their builds, the queue, running builds and
+    /// `pipeline_jobs`.
     pub fn has_job(&self, job: &str) -> bool {
         self.builds.iter().any(|b| b.job == job)
+            || self.pipeline_jobs.iter().any(|p| p == job)
             || self.queue.iter().any(|q| q.job == job)
             || self
                 .agents

@@ -35,6 +35,9 @@ FREESTYLE_JOB = "hudson.model.FreeStyleProject"
 FREESTYLE_BUILD = "hudson.model.FreeStyleBuild"
 WORKFLOW_JOB = "org.jenkinsci.plugins.workflow.job.WorkflowJob"
 WORKFLOW_RUN = "org.jenkinsci.plugins.workflow.job.WorkflowRun"
+PLACEHOLDER_EXECUTABLE = (
+    "org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution$PlaceholderTask$PlaceholderExecutable"
+)
 FOLDER = "com.cloudbees.hudson.plugins.folder.Folder"
 
 checks = 0
@@ -111,12 +114,25 @@ def main(url, user, token):
         e["currentExecutable"]["number"] for e in deep["executors"] if e["currentExecutable"]
     )
     expect("get_node_info linux-1 depth=2 running", running_numbers, [8, 12])
+    # A Pipeline's executor holds its node block's PlaceholderExecutable, a freestyle one the build.
+    executables = {e["currentExecutable"]["number"]: e["currentExecutable"] for e in deep["executors"] if e["currentExecutable"]}
+    expect("get_node_info linux-1 depth=2 deploy #8 _class", executables[8]["_class"], PLACEHOLDER_EXECUTABLE)
+    expect("get_node_info linux-1 depth=2 deploy #8 url", executables[8]["url"], root + "job/pipelines/job/deploy/8/")
+    expect("get_node_info linux-1 depth=2 deploy #8 displayName", executables[8]["displayName"], "part of pipelines » deploy #8")
+    expect("get_node_info linux-1 depth=2 app #12 _class", executables[12]["_class"], FREESTYLE_BUILD)
     # The built-in node's URL name is `(built-in)` (or `(master)`), whatever its display
     # name (Jenkins.getComputer); python-jenkins maps only "Built-In Node", the English one.
     expect("node_exists %s (a display name, not a node name)" % BUILTIN, server.node_exists(BUILTIN), False)
     builtin = server.get_node_info("(built-in)")
     expect("get_node_info built-in _class", builtin["_class"], "hudson.model.Hudson$MasterComputer")
     expect("get_node_info built-in numExecutors", builtin["numExecutors"], 0)
+    # The running WorkflowRun itself is a flyweight task on a one-off executor of the built-in node.
+    expect("get_node_info built-in idle", builtin["idle"], False)
+    expect("get_node_info built-in oneOffExecutors", len(builtin["oneOffExecutors"]), 1)
+    builtin_deep = server.get_node_info("(built-in)", depth=2)
+    flyweight = builtin_deep["oneOffExecutors"][0]["currentExecutable"]
+    expect("get_node_info built-in one-off executable", (flyweight["_class"], flyweight["number"]), (WORKFLOW_RUN, 8))
+    expect("get_node_info built-in one-off executable builtOn", "builtOn" in flyweight, False)
     linux2 = server.get_node_info("linux-2")
     expect("get_node_info linux-2 offlineCauseReason", linux2["offlineCauseReason"], "maintenance")
     expect("node_exists mac-1", server.node_exists("mac-1"), True)
@@ -175,6 +191,9 @@ def main(url, user, token):
     expect("get_queue_item 90 _class", left["_class"], "hudson.model.Queue$LeftItem")
     expect("get_queue_item 90 executable", left["executable"]["number"], 12)
     expect("get_queue_item 90 executable url", left["executable"]["url"], root + "job/app/12/")
+    left = server.get_queue_item(91)
+    expect("get_queue_item 91 task _class", left["task"]["_class"], WORKFLOW_JOB)
+    expect("get_queue_item 91 executable", (left["executable"]["_class"], left["executable"]["number"]), (WORKFLOW_RUN, 8))
 
     # --- jobs ---------------------------------------------------------------------
     top = server.get_jobs()
@@ -249,9 +268,11 @@ def main(url, user, token):
     expect("get_build_info deploy #8 _class", running_deploy["_class"], WORKFLOW_RUN)
     expect("get_build_info deploy #8 building", running_deploy["building"], True)
     expect("get_build_info deploy #8 fullDisplayName", running_deploy["fullDisplayName"], "pipelines » deploy #8")
+    expect("get_build_info deploy #8 has no builtOn", "builtOn" in running_deploy, False)
     finished_deploy = server.get_build_info("pipelines/deploy", 7)
     expect("get_build_info deploy #7 _class", finished_deploy["_class"], WORKFLOW_RUN)
     expect("get_build_info deploy #7 result", finished_deploy["result"], "FAILURE")
+    expect("get_build_info deploy #7 has no builtOn", "builtOn" in finished_deploy, False)
     try:
         server.get_build_info("app", 99)
         raise AssertionError("get_build_info app #99: no error for a build that does not exist")

@@ -57,6 +57,11 @@ pub fn route(
         .copied()
         .collect::<Vec<_>>()
         .join("/");
+    // Jenkins resolves the job (and each folder on the way) with getItem, null for an item
+    // the caller cannot read: 404 before any build page or trigger.
+    if !super::model::job_read(&world.state, identity).can_reach(&job) {
+        return Some(pages::not_found());
+    }
     match rest {
         [n, tail @ ..] if n.parse::<u64>().is_ok() => {
             let number: u64 = n.parse().ok()?;
@@ -90,7 +95,7 @@ fn build_page(
             None => pages::not_found(),
         };
     }
-    let ctx = Ctx::new(&world.state, &req.host(), now_ms(), Lang::of(req));
+    let ctx = Ctx::new(&world.state, &req.host(), now_ms(), Lang::of(req)).reading_as(identity);
     let Some(run) = ctx.run(job, number) else {
         return pages::not_found();
     };

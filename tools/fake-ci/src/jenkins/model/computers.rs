@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::context::{Ctx, put};
-use super::runs::FREESTYLE_BUILD;
+use super::runs::WORKFLOW_RUN;
 use crate::export::{INLINE, RAW};
 use crate::http::escape_html;
 use crate::jenkins::locale::Lang;
@@ -12,6 +12,9 @@ use crate::state::{Agent, RunningBuild};
 use crate::tree::Want;
 
 impl Ctx<'_> {
+    /// A computer's `executors`: Executor exports `currentExecutable` (through
+    /// `getCurrentExecutableForApi`), `idle`, `likelyStuck`, `number` and `progress`
+    /// (core `hudson/model/Executor.java`; `currentWorkUnit` is not exported).
     fn executors(&self, count: u32, running: &[RunningBuild], agent: &str, want: Want) -> Value {
         let slots = (count as usize).max(running.len());
         let executors: Vec<Value> = (0..slots)
@@ -19,17 +22,9 @@ impl Ctx<'_> {
                 let build = running.get(i);
                 let mut obj = Map::new();
                 put(&mut obj, want, "currentExecutable", || match build {
-                    // Always a FreeStyleBuild, even a Pipeline's (README "Known differences").
-                    Some(build) => self.running_build(
-                        build,
-                        agent,
-                        FREESTYLE_BUILD,
-                        want.child("currentExecutable"),
-                    ),
-                    None => Value::Null,
-                });
-                put(&mut obj, want, "currentWorkUnit", || match build {
-                    Some(_) => json!({}),
+                    Some(build) => {
+                        self.current_executable(build, agent, want.child("currentExecutable"))
+                    }
                     None => Value::Null,
                 });
                 put(&mut obj, want, "idle", || json!(build.is_none()));
@@ -43,6 +38,45 @@ impl Ctx<'_> {
             })
             .collect();
         Value::Array(executors)
+    }
+
+    /// The Pipeline runs in progress, each once (a run with `node` blocks on several
+    /// agents is one run), in the order the agents list them.
+    fn running_pipeline_runs(&self) -> Vec<&RunningBuild> {
+        let mut seen = std::collections::HashSet::new();
+        self.state
+            .agents
+            .iter()
+            .flat_map(|a| a.running.iter())
+            .filter(|r| self.is_pipeline(&r.job) && seen.insert((r.job.as_str(), r.number)))
+            .collect()
+    }
+
+    /// The built-in node's `oneOffExecutors`: a `WorkflowJob` is a `Queue.FlyweightTask`
+    /// whose assigned label is the built-in node's self-label (workflow-job-plugin
+    /// `WorkflowJob.getAssignedLabel`), so `Queue.makeFlyWeightTaskBuildable` runs each
+    /// `WorkflowRun` on a `OneOffExecutor` of the built-in computer (number -1, core
+    /// `hudson/model/OneOffExecutor.java`), whatever its executor count. Its
+    /// `currentExecutable` is the `WorkflowRun` itself, `null` without Job/Read.
+    fn one_off_executors(&self, want: Want) -> Value {
+        self.running_pipeline_runs()
+            .into_iter()
+            .map(|build| {
+                let mut obj = Map::new();
+                put(&mut obj, want, "currentExecutable", || {
+                    if self.can_read(&build.job) {
+                        self.running_build(build, "", WORKFLOW_RUN, want.child("currentExecutable"))
+                    } else {
+                        Value::Null
+                    }
+                });
+                put(&mut obj, want, "idle", || json!(false));
+                put(&mut obj, want, "likelyStuck", || json!(false));
+                put(&mut obj, want, "number", || json!(-1));
+                put(&mut obj, want, "progress", || json!(build.progress()));
+                Value::Object(obj)
+            })
+            .collect()
     }
 
     pub fn computer(&self, agent: &Agent, want: Want) -> Value {
@@ -171,7 +205,10 @@ impl Ctx<'_> {
         });
         put(&mut obj, want, "icon", || json!("symbol-computer"));
         put(&mut obj, want, "iconClassName", || json!("symbol-computer"));
-        put(&mut obj, want, "idle", || json!(true));
+        // Computer.isIdle: false while any one-off executor exists.
+        put(&mut obj, want, "idle", || {
+            json!(self.running_pipeline_runs().is_empty())
+        });
         put(&mut obj, want, "jnlpAgent", || json!(false));
         put(&mut obj, want, "launchSupported", || json!(true));
         put(&mut obj, want, "loadStatistics", || {
@@ -185,7 +222,9 @@ impl Ctx<'_> {
         put(&mut obj, want, "offline", || json!(false));
         put(&mut obj, want, "offlineCause", || Value::Null);
         put(&mut obj, want, "offlineCauseReason", || json!(""));
-        put(&mut obj, want, "oneOffExecutors", || json!([]));
+        put(&mut obj, want, "oneOffExecutors", || {
+            self.one_off_executors(want.child("oneOffExecutors"))
+        });
         put(&mut obj, want, "temporarilyOffline", || json!(false));
         if want.annotations() {
             obj.insert(RAW.into(), json!(["monitorData"]));

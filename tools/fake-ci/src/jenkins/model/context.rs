@@ -8,11 +8,12 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value, json};
 
+use crate::auth::Identity;
 use crate::export::CLASS;
 use crate::jenkins::locale::Lang;
 use crate::jenkins::version::JenkinsVersion;
 use crate::jenkins::why::{Node, World};
-use crate::state::FakeState;
+use crate::state::{FakeState, JobRead};
 use crate::tree::Want;
 
 pub struct Ctx<'a> {
@@ -24,6 +25,8 @@ pub struct Ctx<'a> {
     /// Absolute root URL with trailing slash, as Jenkins renders `url` properties.
     pub root: String,
     pub now_ms: i64,
+    /// The caller's Job/Read: what of the queue, jobs and executors it sees.
+    pub job_read: &'a JobRead,
     /// Built once per response: rendering the queue consults it for every item.
     pub(super) world: OnceCell<World<'a>>,
     /// Label-wide counts by expression, per response: every computer carries `linux`.
@@ -56,12 +59,32 @@ impl<'a> Ctx<'a> {
             lang,
             root: format!("http://{host}/"),
             now_ms,
+            job_read: &EVERY_JOB,
             world: OnceCell::new(),
             label_stats: RefCell::default(),
             agent_by_name: OnceCell::new(),
             busy_jobs: OnceCell::new(),
             pipeline_jobs: OnceCell::new(),
         }
+    }
+
+    /// The same context for a request by `identity`: a state user's `job_read`; anonymous
+    /// (let in by `anonymous_read`) reads every job.
+    pub fn reading_as(mut self, identity: &Identity) -> Ctx<'a> {
+        self.job_read = job_read(self.state, identity);
+        self
+    }
+
+    /// Whether the caller holds Job/Read on the job or folder `full_name` (what filters the
+    /// queue, `Queue.getItems`, and executors, `Executor.getCurrentExecutableForApi`).
+    pub fn can_read(&self, full_name: &str) -> bool {
+        self.job_read.can_read(full_name)
+    }
+
+    /// Whether the caller reaches `full_name` by URL or sees it in a listing: Job/Read on it
+    /// and on every folder around it (`Jenkins.getItem`, `getItems`).
+    pub fn can_reach(&self, full_name: &str) -> bool {
+        self.job_read.can_reach(full_name)
     }
 
     pub(super) fn object(&self, class: &str) -> Map<String, Value> {
@@ -85,6 +108,7 @@ impl<'a> Ctx<'a> {
                 labels: vec![self.version.builtin_label()],
                 online: true,
             },
+            builtin_idle_executors: self.state.builtin_executors,
             running: self
                 .state
                 .agents
@@ -110,6 +134,16 @@ impl<'a> Ctx<'a> {
             .collect();
         format!("{}{}", self.root, path.concat())
     }
+}
+
+static EVERY_JOB: JobRead = JobRead::All(true);
+
+/// The Job/Read of a request's caller (see [`Ctx::reading_as`]).
+pub fn job_read<'a>(state: &'a FakeState, identity: &Identity) -> &'a JobRead {
+    identity
+        .user()
+        .and_then(|user| state.auth.users.iter().find(|u| u.user == user))
+        .map_or(&EVERY_JOB, |user| &user.job_read)
 }
 
 /// Percent-encodes what cannot appear raw in a URL path segment.

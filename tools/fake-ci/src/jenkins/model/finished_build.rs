@@ -2,8 +2,8 @@
 //! exports it (docs/ci-semantics.md A5), annotated for depth pruning: the actions'
 //! parameters and causes show at depth 0 (exported with visibility 2 and 3), git's
 //! `lastBuiltRevision` only with `tree` or depth ≥ 1. A Pipeline job's build is a
-//! `WorkflowRun` (`changeSets`, not `changeSet`); `builtOn` stays on both (README
-//! "Known differences").
+//! `WorkflowRun` (`changeSets`, not `changeSet`, and no `builtOn`: only `AbstractBuild`
+//! exports it).
 
 use serde_json::{Map, Value, json};
 
@@ -82,7 +82,9 @@ pub fn build_json(build: &FinishedBuild, root: &str, class_fields: bool, pipelin
     );
     obj.insert("timestamp".into(), json!(started));
     obj.insert("url".into(), json!(build_url(root, build)));
-    obj.insert("builtOn".into(), json!(build.agent));
+    if !pipeline {
+        obj.insert("builtOn".into(), json!(build.agent));
+    }
     if pipeline {
         obj.insert("changeSets".into(), json!([]));
     } else {

@@ -2,13 +2,14 @@
 //! every job with its builds, newest first — the finished ones of the state's `builds` and
 //! the running ones of the agents — and a job named `folder/job` inside a
 //! `com.cloudbees.hudson.plugins.folder.Folder`. Pipeline runs carry no `builtOn` (their
-//! `node` steps are not the run's node), as in Jenkins.
+//! `node` steps are not the run's node), as in Jenkins. Only the jobs and folders the
+//! caller may read are listed.
 
 use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::finished_build::build_json;
-use super::job_index::FOLDER;
+use super::job_index::{FOLDER, Run};
 use crate::export::VIS;
 use crate::tree::Want;
 
@@ -27,7 +28,8 @@ impl Ctx<'_> {
     /// The entries directly inside `parent` ("" = the root) of the jobs `names` (full names).
     fn jobs_under(&self, parent: &str, names: &[&str]) -> Vec<Value> {
         let mut entries: Vec<Entry> = Vec::new();
-        for full in names {
+        // Jenkins.getItems and a folder's getItems: only items the caller may read.
+        for full in names.iter().filter(|full| self.can_reach(full)) {
             let rest = if parent.is_empty() {
                 full
             } else {
@@ -49,20 +51,24 @@ impl Ctx<'_> {
         }
         entries
             .into_iter()
-            .map(|entry| match entry {
-                Entry::Job(full) => self.job_with_builds(full),
+            .filter_map(|entry| match entry {
+                Entry::Job(full) => Some(self.job_with_builds(full)),
                 Entry::Folder(name, jobs) => {
                     let full = if parent.is_empty() {
                         name.clone()
                     } else {
                         format!("{parent}/{name}")
                     };
+                    // Hidden with its contents unless the caller may read the folder.
+                    if !self.can_reach(&full) {
+                        return None;
+                    }
                     let mut obj = self.object(FOLDER);
                     obj.insert("name".into(), json!(name));
                     obj.insert("url".into(), json!(self.job_url(&full)));
                     obj.insert("jobs".into(), Value::Array(self.jobs_under(&full, &jobs)));
                     obj.insert(VIS.into(), json!({"name": 999, "url": 999}));
-                    Value::Object(obj)
+                    Some(Value::Object(obj))
                 }
             })
             .collect()
@@ -76,30 +82,13 @@ impl Ctx<'_> {
         obj.insert("name".into(), json!(short));
         let pipeline = self.is_pipeline(full);
         let class = self.run_class(full);
-        let mut builds: Vec<(u64, Value)> = self
-            .state
-            .builds
-            .iter()
-            .filter(|b| b.job == full)
-            .map(|b| {
-                let json = build_json(b, &self.root, self.state.class_fields, pipeline);
-                (b.number, json)
-            })
-            .chain(self.running_of(full).map(|(agent, r)| {
-                (
-                    r.number,
-                    self.running_build(r, &agent.name, class, Want::All),
-                )
-            }))
-            .collect();
-        builds.sort_by_key(|(number, _)| std::cmp::Reverse(*number));
-        let builds = builds
+        // Each run once, newest first: a run with `node` blocks on two agents is one run.
+        let builds = self
+            .runs_of(full)
             .into_iter()
-            .map(|(_, mut build)| {
-                if pipeline && let Some(obj) = build.as_object_mut() {
-                    obj.remove("builtOn");
-                }
-                build
+            .map(|run| match run {
+                Run::Finished(b) => build_json(b, &self.root, self.state.class_fields, pipeline),
+                Run::Running(agent, r) => self.running_build(r, &agent.name, class, Want::All),
             })
             .collect();
         obj.insert("builds".into(), Value::Array(builds));

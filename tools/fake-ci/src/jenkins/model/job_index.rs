@@ -49,16 +49,19 @@ impl Ctx<'_> {
             .iter()
             .flat_map(|a| a.running.iter().map(|r| r.job.as_str()));
         let finished = self.state.builds.iter().map(|b| b.job.as_str());
+        let pipelines = self.state.pipeline_jobs.iter().map(String::as_str);
         let mut seen = HashSet::new();
         queued
             .chain(running)
             .chain(finished)
+            .chain(pipelines)
             .filter(|n| seen.insert(*n) && !n.is_empty())
             .collect()
     }
 
-    /// A Pipeline job (`WorkflowJob`): one queued as a pipeline (`label_exposed: false`),
-    /// from 2.94 on (before, the fake renders every job as freestyle).
+    /// A Pipeline job (`WorkflowJob`): one of the state's `pipeline_jobs` or one queued as
+    /// a pipeline (`label_exposed: false`), from 2.94 on (before, the fake renders every
+    /// job as freestyle).
     pub(super) fn is_pipeline(&self, name: &str) -> bool {
         self.job_class(name) == WORKFLOW_JOB
     }
@@ -70,6 +73,7 @@ impl Ctx<'_> {
                 .iter()
                 .filter(|i| !i.label_exposed)
                 .map(|i| i.job.as_str())
+                .chain(self.state.pipeline_jobs.iter().map(String::as_str))
                 .collect()
         });
         let pipeline = pipelines.contains(name) && self.version.exports_labels();
@@ -107,7 +111,7 @@ impl Ctx<'_> {
     }
 
     /// Every run of `job`, newest first: the state's builds, then the running ones of
-    /// the agents for numbers the builds do not have.
+    /// the agents for numbers the builds do not have, each number once.
     pub(super) fn runs_of<'s>(&'s self, job: &'s str) -> Vec<Run<'s>> {
         let finished: Vec<Run> = self
             .state
@@ -116,11 +120,12 @@ impl Ctx<'_> {
             .filter(|b| b.job == job)
             .map(Run::Finished)
             .collect();
-        let known: HashSet<u64> = finished.iter().map(Run::number).collect();
+        let mut known: HashSet<u64> = finished.iter().map(Run::number).collect();
         let mut runs = finished;
+        // A Pipeline run with `node` blocks on several agents is one run.
         runs.extend(
             self.running_of(job)
-                .filter(|(_, r)| !known.contains(&r.number))
+                .filter(|(_, r)| known.insert(r.number))
                 .map(|(a, r)| Run::Running(a, r)),
         );
         runs.sort_by_key(|r| std::cmp::Reverse(r.number()));

@@ -38,7 +38,12 @@ impl Ctx<'_> {
 
     /// Jobs exist in the fake only through the queue and builds (running or finished);
     /// a folder through the jobs inside it.
+    /// `None` (404) also for an item the caller cannot reach: `Jenkins.getItem` and a
+    /// folder's `getItem` answer null for an item without Job/Read (and Job/Discover).
     pub fn job(&self, name: &str) -> Option<Value> {
+        if !self.can_reach(name) {
+            return None;
+        }
         if !self.job_names().contains(&name) {
             return self.folder(name);
         }
@@ -108,7 +113,12 @@ impl Ctx<'_> {
         let prefix = format!("{name}/");
         let mut children: Vec<String> = Vec::new();
         for job in self.job_names() {
-            if let Some(rest) = job.strip_prefix(&prefix) {
+            if let Some(rest) = job.strip_prefix(&prefix)
+                && self.can_reach(&format!(
+                    "{prefix}{}",
+                    rest.split('/').next().unwrap_or(rest)
+                ))
+            {
                 let child = rest.split('/').next().unwrap_or(rest);
                 if !children.iter().any(|c| c == child) {
                     children.push(child.to_owned());
@@ -156,6 +166,9 @@ impl Ctx<'_> {
 
     /// Run `number` of `job` as `/job/…/N/api/json` exports it, running or finished.
     pub fn run(&self, job: &str, number: u64) -> Option<Value> {
+        if !self.can_reach(job) {
+            return None;
+        }
         Some(match self.run_of(job, number)? {
             Run::Finished(build) => build_json(
                 build,

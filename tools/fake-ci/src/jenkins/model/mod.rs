@@ -18,7 +18,7 @@ mod root;
 mod runs;
 mod user;
 
-pub use context::Ctx;
+pub use context::{Ctx, job_read};
 pub use runs::running_console;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 use super::context::{Ctx, put};
 use crate::export::{INLINE, RAW, VIS};
 use crate::jenkins::why;
-use crate::state::{QueueItem, QueueState};
+use crate::state::{QueueItem, QueueState, RunningBuild};
 use crate::tree::Want;
 
 const PLACEHOLDER_TASK: &str =
@@ -45,14 +45,16 @@ impl Ctx<'_> {
     }
 
     /// Whether Jenkins would call the item stuck: only buildable items can be, and an
-    /// item whose label is offline always is.
+    /// item whose label is offline always is (`BuildableItem.isStuck`: `label.isOffline()`,
+    /// true for a label no node carries, so also with no agents at all: unlike `why`,
+    /// `isStuck` keeps the label when `getNodes()` is empty).
     fn stuck(&self, item: &QueueItem) -> bool {
         if item.state != QueueState::Buildable {
             return false;
         }
         let label_offline = match item.label.as_deref().filter(|l| !l.trim().is_empty()) {
-            Some(label) if !self.state.agents.is_empty() => why::label_offline(self.world(), label),
-            _ => false,
+            Some(label) => why::label_offline(self.world(), label),
+            None => false,
         };
         item.stuck || label_offline
     }
@@ -108,16 +110,38 @@ impl Ctx<'_> {
         Value::Object(obj)
     }
 
-    /// The item a started build left behind at `/queue/item/N/` (Queue$LeftItem); only
-    /// builds given an explicit `id` have one, so a removed queue item is simply gone.
-    pub fn left_item(&self, id: u64) -> Option<Value> {
-        let (_, build) = self
-            .state
+    /// Queue item `id` as `/queue/item/N/api/json` serves it: waiting, or the item a
+    /// started build left behind; `None` (404) for an item of a job the caller cannot read
+    /// (`Queue.Item.getApi` answers null without Job/Discover).
+    pub fn queue_item_by_id(&self, id: u64) -> Option<Value> {
+        let found = match self.state.queue.iter().find(|i| i.id == id) {
+            Some(item) => (item.job.as_str(), self.queue_item(item, Want::All)),
+            None => {
+                let build = self.left_build(id)?;
+                (build.job.as_str(), self.left_item(build))
+            }
+        };
+        let (job, value) = found;
+        self.can_read(job).then_some(value)
+    }
+
+    /// The running build whose queue item was `id`: only builds given an explicit `id`
+    /// have one, so a removed queue item is simply gone.
+    fn left_build(&self, id: u64) -> Option<&RunningBuild> {
+        self.state
             .agents
             .iter()
-            .flat_map(|a| a.running.iter().map(move |r| (a, r)))
-            .find(|(_, r)| r.id == Some(id))?;
-        let started = build.started_at_ms.unwrap_or(self.now_ms - 60_000);
+            .flat_map(|a| a.running.iter())
+            .find(|r| r.id == Some(id))
+    }
+
+    /// The item a started build left behind at `/queue/item/N/` (Queue$LeftItem). The id
+    /// is the run's `queueId`, the job's own item, so its task is the job (a `WorkflowJob`
+    /// for a Pipeline, not a `node` block's PlaceholderTask) and its executable the run
+    /// (`LeftItem.getExecutable`: the primary work unit's executable, a `WorkflowRun`).
+    fn left_item(&self, build: &RunningBuild) -> Value {
+        let id = build.build_id();
+        let started = self.started(build);
         let pseudo = QueueItem {
             id,
             job: build.job.clone(),
@@ -132,13 +156,18 @@ impl Ctx<'_> {
         obj.insert("inQueueSince".into(), json!(pseudo.queued_at_ms));
         obj.insert("params".into(), json!(""));
         obj.insert("stuck".into(), json!(false));
-        obj.insert("task".into(), self.task(&pseudo, Want::All));
+        let task = if self.is_pipeline(&build.job) {
+            self.job_ref(&build.job)
+        } else {
+            self.task(&pseudo, Want::All)
+        };
+        obj.insert("task".into(), task);
         obj.insert("url".into(), json!(format!("queue/item/{id}/")));
         obj.insert("why".into(), Value::Null);
         obj.insert("cancelled".into(), json!(false));
         obj.insert("executable".into(), self.build_ref(build, Want::All));
         obj.insert(RAW.into(), json!(["actions"]));
-        Some(Value::Object(obj))
+        Value::Object(obj)
     }
 
     pub fn queue(&self, want: Want) -> Value {
@@ -146,9 +175,11 @@ impl Ctx<'_> {
         put(&mut obj, want, "discoverableItems", || json!([]));
         put(&mut obj, want, "items", || {
             let want = want.child("items");
+            // Queue.getItems: only items whose task the caller may read (Item.READ).
             self.state
                 .queue
                 .iter()
+                .filter(|i| self.can_read(&i.job))
                 .map(|i| self.queue_item(i, want))
                 .collect()
         });

@@ -61,6 +61,7 @@ fn wanted_builds_render_like_full_ones() {
         "computer[executors[currentExecutable[url,number,id,queueId,executor]],offlineCause[*],monitorData]",
         "computer[assignedLabels[name,busyExecutors,idleExecutors,totalExecutors,offline]]{1,}",
         "computer[assignedLabels],computer[executors[*]],busyExecutors,totalExecutors",
+        "computer[idle,oneOffExecutors[number,idle,currentExecutable[url,number,builtOn]],executors[currentExecutable[_class,url,displayName,builtOn]]]",
     ];
     for text in trees {
         let nodes = tree::parse(text).expect("parses");

@@ -22,6 +22,17 @@ fn why_for(version: &str, agents: &[Agent], item: QueueItem) -> String {
 }
 
 fn why_in(lang: Lang, version: &str, agents: &[Agent], item: QueueItem) -> String {
+    why_with_builtin(lang, version, 0, agents, item)
+}
+
+/// [`why_in`] on a Jenkins whose built-in node has `builtin_executors` idle executors.
+fn why_with_builtin(
+    lang: Lang,
+    version: &str,
+    builtin_executors: u32,
+    agents: &[Agent],
+    item: QueueItem,
+) -> String {
     let version = JenkinsVersion::parse(version);
     let builtin = match lang {
         Lang::English => version.builtin_display_name(),
@@ -39,6 +50,7 @@ fn why_in(lang: Lang, version: &str, agents: &[Agent], item: QueueItem) -> Strin
             labels: vec!["built-in"],
             online: true,
         },
+        builtin_idle_executors: builtin_executors,
         running: vec![("app", 41)],
     };
     why(&item, &world)
@@ -137,18 +149,44 @@ fn buildable_wording_table() {
     }
 }
 
+/// No agents at all: `getCauseOfBlockage` drops the label. With 0 executors on the
+/// built-in node (Jenkins' recommended set-up, and the state's default) nothing refused
+/// the item, so the text names no label; with an idle built-in executor, its refusal.
 #[test]
-fn no_agents_at_all_reports_the_builtin_refusal() {
+fn no_agents_at_all_names_no_label_unless_the_builtin_node_refuses() {
+    let english =
+        |version, executors, item| why_with_builtin(Lang::English, version, executors, &[], item);
+    let german = |executors, item| why_with_builtin(Lang::German, "2.579", executors, &[], item);
+    for version in ["2.579", "2.361.4", "2.100"] {
+        assert_eq!(
+            english(version, 0, labelled("chicken")),
+            "Waiting for next available executor",
+            "{version}"
+        );
+    }
     assert_eq!(
-        why_for("2.361.4", &[], labelled("chicken")),
+        german(0, labelled("chicken")),
+        "Warte auf den n\u{e4}chsten freien Build-Prozessor"
+    );
+    assert_eq!(
+        english("2.361.4", 2, labelled("chicken")),
         "\u{2018}Jenkins\u{2019} doesn\u{2019}t have label \u{2018}chicken\u{2019}"
     );
     assert_eq!(
-        why_for("2.100", &[], labelled("chicken")),
+        english("2.100", 1, labelled("chicken")),
         "Jenkins doesn't have label chicken"
     );
     assert_eq!(
-        why_for("2.579", &[], QueueItem::default()),
+        german(1, labelled("chicken")),
+        "\u{201E}Jenkins\u{201C} hat nicht das Label \u{201E}chicken\u{201C}"
+    );
+    // The built-in node carries the label: nothing refuses it.
+    assert_eq!(
+        english("2.579", 1, labelled("built-in")),
+        "Waiting for next available executor"
+    );
+    assert_eq!(
+        english("2.579", 1, QueueItem::default()),
         "Waiting for next available executor"
     );
 }
@@ -297,7 +335,7 @@ fn german_wording_table() {
     }
     assert_eq!(
         why_in(Lang::German, "2.579", &[], labelled("chicken")),
-        "\u{201E}Jenkins\u{201C} hat nicht das Label \u{201E}chicken\u{201C}"
+        "Warte auf den n\u{e4}chsten freien Build-Prozessor"
     );
     let blocked = QueueItem {
         state: QueueState::Blocked,
@@ -383,6 +421,7 @@ fn label_lookups_agree_with_evaluating_every_node() {
             labels: vec!["built-in"],
             online: true,
         },
+        builtin_idle_executors: 0,
         running: vec![],
     };
     for expression in [

@@ -57,15 +57,16 @@ fn buildable_why(item: &QueueItem, world: &World, q: &Quotes) -> String {
         return "Waiting for next available executor".to_owned();
     };
     let name = label_name(label);
-    // With no agents at all Jenkins ignores the label and reports the built-in node's
-    // refusal; the node's display name there is the Jenkins instance's, "Jenkins".
     if world.agents.is_empty() {
-        return format!(
-            "{} doesn{}t have label {}",
-            q.name("Jenkins"),
-            q.apostrophe,
-            q.name(&name)
-        );
+        return match builtin_refuses(label, world) {
+            true => format!(
+                "{} doesn{}t have label {}",
+                q.name("Jenkins"),
+                q.apostrophe,
+                q.name(&name)
+            ),
+            false => "Waiting for next available executor".to_owned(),
+        };
     }
     let nodes = label_nodes(world, label);
     let offline = nodes.iter().all(|n| !n.online);
@@ -81,6 +82,19 @@ fn buildable_why(item: &QueueItem, world: &World, q: &Quotes) -> String {
     }
 }
 
+/// With no agents at all (`Jenkins.getNodes()` empty) `BuildableItem.getCauseOfBlockage`
+/// drops the label ("no master/agent. pointless to talk about nodes") and names only
+/// what idle executors refused: with an idle executor on the built-in node, its
+/// `Node.canTake` refusal, `Node.LabelMissing` with the node's display name, which for the
+/// Jenkins instance is "Jenkins"; with none (0 executors, the default), no refusal at all,
+/// hence `Queue.WaitingForNextAvailableExecutor` (core `hudson/model/Queue.java`).
+fn builtin_refuses(label: &str, world: &World) -> bool {
+    world.builtin_idle_executors > 0
+        && !label_nodes(world, label)
+            .iter()
+            .any(|n| std::ptr::eq(*n, &world.builtin))
+}
+
 /// The same causes in Messages_de.properties: „ “ around labels and the refusing node
 /// in every version, node names bare.
 fn buildable_why_de(item: &QueueItem, world: &World) -> String {
@@ -89,7 +103,10 @@ fn buildable_why_de(item: &QueueItem, world: &World) -> String {
     };
     let name = label_name(label);
     if world.agents.is_empty() {
-        return format!("„Jenkins“ hat nicht das Label „{name}“");
+        return match builtin_refuses(label, world) {
+            true => format!("„Jenkins“ hat nicht das Label „{name}“"),
+            false => "Warte auf den nächsten freien Build-Prozessor".to_owned(),
+        };
     }
     let nodes = label_nodes(world, label);
     let offline = nodes.iter().all(|n| !n.online);

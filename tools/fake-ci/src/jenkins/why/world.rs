@@ -35,6 +35,9 @@ pub struct World<'a> {
     /// Agents only; Jenkins' `getNodes()` does not include the built-in node.
     pub agents: Vec<Node<'a>>,
     pub builtin: Node<'a>,
+    /// Idle executors of the built-in node (the fake runs no build on them: Pipeline runs
+    /// take one-off executors). Only an idle executor refuses an item with a reason.
+    pub builtin_idle_executors: u32,
     /// Running builds as (job, number), to name the build that blocks an item.
     pub running: Vec<(&'a str, u64)>,
     /// Label expression → indices of the nodes it selects (agents, then the built-in
