@@ -68,3 +68,64 @@ async fn each_queued_build_is_demand_of_exactly_one_pool() {
     assert_eq!(queued_of(&polled, "gpu"), (1.0, 1.0), "{response:#}");
     assert_eq!(response["polls"][0]["unattributed_builds"], 0);
 }
+
+/// Three rounds of multibranch Pipeline runs (folder → project → branch): the botched agent
+/// fails each project's run, the healthy one passes it. Nothing names the agent of a run
+/// but the executor running it: protect-busy-agents' run ledger sees each run there, reads
+/// how it ended once it left, and recycles the botched agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_botched_agent_failing_multibranch_pipeline_runs_is_recycled() {
+    let stack = ci_fleet_tests::Stack::new("jai", "jenkinsreal", 2).await;
+    let (bad, good) = (&stack.ids[0], &stack.ids[1]);
+    let node = |name: &str, running: Option<(&str, u64)>| {
+        let running = running.map_or(json!([]), |(job, n)| json!([{"job": job, "number": n}]));
+        json!({"name": name, "labels": ["linux"], "executors": 1, "running": running})
+    };
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &json!({"auth": auth(), "agents": [node(bad, None), node(good, None)]}),
+    );
+    let protect = || {
+        let mut cmd = stack.function_command("protect-busy-agents", &fake, LOGIN, &stack.pools(1));
+        cmd.env("METRICS_NAMESPACE", "CIFleetJenkinsAsItIs");
+        ci_fleet_tests::commands::stdout_json(&run(cmd, &[]))
+    };
+    let mut finished = Vec::new();
+    for (round, project) in ["api", "web", "cli"].into_iter().enumerate() {
+        let job = format!("platform/{project}/main");
+        let (on_bad, on_good) = (2 * round as u64 + 1, 2 * round as u64 + 2);
+        let mut state = fake.state().await;
+        state["agents"] = json!([
+            node(bad, Some((&job, on_bad))),
+            node(good, Some((&job, on_good)))
+        ]);
+        state["builds"] = json!(finished);
+        fake.set_state(&state).await;
+        let seen = protect();
+        assert_eq!(seen["recycling"]["recycles"], json!([]), "{seen:#}");
+        let now = chrono::Utc::now().timestamp_millis();
+        for (number, agent, result) in [(on_bad, bad, "FAILURE"), (on_good, good, "SUCCESS")] {
+            finished.push(
+                json!({"job": job, "number": number, "result": result, "agent": agent,
+                                 "started_at_ms": now - 500, "duration_ms": 100}),
+            );
+        }
+    }
+    let mut state = fake.state().await;
+    state["agents"] = json!([node(bad, None), node(good, None)]);
+    state["builds"] = json!(finished);
+    fake.set_state(&state).await;
+    let last = protect();
+    let recycles = last["recycling"]["recycles"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        recycles
+            .iter()
+            .map(|r| (r["instance_id"].clone(), r["reason"].clone()))
+            .collect::<Vec<_>>(),
+        vec![(json!(bad), json!("failing-builds"))],
+        "{last:#}"
+    );
+}
