@@ -5,6 +5,7 @@
 mod agents;
 mod auth;
 mod builds;
+mod jobs;
 mod queue;
 
 use std::collections::BTreeMap;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 pub use agents::{Agent, Comment, RunningBuild};
 pub use auth::{AuthConfig, JobRead, User};
 pub use builds::{FinishedBuild, Triggered};
+pub use jobs::JobConfig;
 pub use queue::{QueueItem, QueueState};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -40,6 +42,8 @@ pub struct FakeState {
     pub builds: Vec<FinishedBuild>,
     /// Builds queued through the API, in order.
     pub triggered: Vec<Triggered>,
+    /// Jenkins jobs' configuration by full name: declared parameters, vetoed builds (`state/jobs.rs`).
+    pub job_config: BTreeMap<String, JobConfig>,
     /// TeamCity "Limit the number of simultaneously running builds", by build
     /// configuration id (`buildTypeId`): at most this many of its builds run at once, and
     /// its queued builds wait while that many run (0 or absent: no limit).
@@ -60,6 +64,7 @@ impl Default for FakeState {
             queue: Vec::new(),
             builds: Vec::new(),
             triggered: Vec::new(),
+            job_config: BTreeMap::new(),
             max_running_builds: BTreeMap::new(),
         }
     }

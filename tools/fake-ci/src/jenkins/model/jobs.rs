@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::context::Ctx;
 use super::finished_build::build_json;
-use super::job_index::{FOLDER, Run};
+use super::job_index::{FOLDER, Run, WORKFLOW_JOB};
 use crate::export::{INLINE, VIS};
 use crate::tree::Want;
 
@@ -54,8 +54,12 @@ impl Ctx<'_> {
         let reference = |run: &Run| self.run_ref(run_class, name, run.number(), Want::All);
         let next = runs.first().map_or(1, |r| r.number() + 1);
         let short_name = name.rsplit('/').next().unwrap_or(name);
+        let parameters = self.parameters_property(name);
         let mut obj = self.object(class);
-        obj.insert("actions".into(), json!([]));
+        // AbstractProject.createTransientActions adds each property's job actions (the
+        // parameters property is its own); a WorkflowJob has no such step.
+        let job_actions = parameters.iter().filter(|_| class != WORKFLOW_JOB).cloned();
+        obj.insert("actions".into(), Value::Array(job_actions.collect()));
         obj.insert("description".into(), json!(""));
         obj.insert("displayName".into(), json!(short_name));
         obj.insert("fullDisplayName".into(), json!(name.replace('/', " » ")));
@@ -87,7 +91,10 @@ impl Ctx<'_> {
             obj.insert((*key).into(), found.map_or(Value::Null, reference));
         }
         obj.insert("nextBuildNumber".into(), json!(next));
-        obj.insert("property".into(), json!([]));
+        obj.insert(
+            "property".into(),
+            Value::Array(parameters.into_iter().collect()),
+        );
         obj.insert(
             "queueItem".into(),
             queued.map_or(Value::Null, |i| self.queue_item(i, Want::All)),
@@ -100,8 +107,39 @@ impl Ctx<'_> {
                 json!(queued.and_then(|i| i.label.clone())),
             );
         }
-        obj.insert(INLINE.into(), json!(["queueItem"]));
+        // Job.getAllProperties: `@Exported(name = "property", inline = true)`.
+        obj.insert(INLINE.into(), json!(["queueItem", "property"]));
         Some(Value::Object(obj))
+    }
+
+    /// The job's `ParametersDefinitionProperty` when it declares parameters (`state/jobs.rs`):
+    /// `parameterDefinitions` (visibility 2, the bean's default), each a
+    /// `StringParameterDefinition` with `name`, `type`, `description` (`Util.fixEmpty`: null)
+    /// and `defaultParameterValue` (visibility 3), a `StringParameterValue` with `name` (3)
+    /// and `value` (4).
+    fn parameters_property(&self, name: &str) -> Option<Value> {
+        let declared = self.state.declared_parameters(name)?;
+        let definitions = declared.iter().map(|(parameter, default)| {
+            let mut value = self.object("hudson.model.StringParameterValue");
+            value.insert("name".into(), json!(parameter));
+            value.insert("value".into(), json!(default));
+            value.insert(VIS.into(), json!({"name": 3, "value": 4}));
+            let mut definition = self.object("hudson.model.StringParameterDefinition");
+            definition.insert("defaultParameterValue".into(), Value::Object(value));
+            definition.insert("description".into(), Value::Null);
+            definition.insert("name".into(), json!(parameter));
+            definition.insert("type".into(), json!("StringParameterDefinition"));
+            let vis = json!({"defaultParameterValue": 3, "description": 3, "name": 3, "type": 3});
+            definition.insert(VIS.into(), vis);
+            Value::Object(definition)
+        });
+        let mut property = self.object("hudson.model.ParametersDefinitionProperty");
+        property.insert(
+            "parameterDefinitions".into(),
+            Value::Array(definitions.collect()),
+        );
+        property.insert(VIS.into(), json!({"parameterDefinitions": 2}));
+        Some(Value::Object(property))
     }
 
     /// A folder (`com.cloudbees.hudson.plugins.folder.Folder`, cloudbees-folder's
