@@ -131,7 +131,11 @@ async fn python_jenkins_node_queue_job_and_build_calls_work() {
         .iter()
         .map(|t| (t.job.as_str(), t.via.as_str()))
         .collect();
-    assert_eq!(triggered, [("app", "build")], "build_job queued one build");
+    assert_eq!(
+        triggered,
+        [("pipelines/deploy", "build")],
+        "build_job queued one build (app merged into its queued item)"
+    );
     // Every request carried the API token (python-jenkins' Basic auth), none was anonymous.
     let anonymous: Vec<&str> = world
         .requests
