@@ -230,6 +230,7 @@ impl BuildControl for DryRunBuilds {
         Ok(Queued {
             id: None,
             url: None,
+            parameters: sent.parameters,
         })
     }
 

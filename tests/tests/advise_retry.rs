@@ -254,9 +254,21 @@ fn jenkins_build(number: u64, agent: &str, parameters: Value, console: &str) -> 
            "parameters": parameters, "console": console, "branch": "main", "revision": "9cf121f0"})
 }
 
+/// `platform/app` declares its parameters and, as advise-retry's README advises, the
+/// retry's two marks: Jenkins drops parameters a job does not declare.
+fn app_parameters(names: &[&str]) -> Value {
+    let mut declared: serde_json::Map<String, Value> =
+        names.iter().map(|n| (n.to_string(), json!(""))).collect();
+    for mark in ["CI_FLEET_RETRY_REASON", "CI_FLEET_RETRY_OF"] {
+        declared.insert(mark.into(), json!(""));
+    }
+    json!({"platform/app": {"parameters": declared}})
+}
+
 fn jenkins_state() -> Value {
     json!({
         "auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}], "csrf": true},
+        "job_config": app_parameters(&["AGENT_LABEL", "MODULE"]),
         "agents": [{"name": OOM_AGENT, "labels": ["linux-8g"]}],
         "builds": [
             jenkins_build(41, OOM_AGENT, json!({"AGENT_LABEL": "linux-8g", "MODULE": "core"}),
@@ -372,6 +384,7 @@ async fn jenkins_spot_interruptions_retry_as_they_were_then_on_demand_until_the_
         CiKind::Jenkins,
         json!({
             "auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}]},
+            "job_config": app_parameters(&["AGENT_LABEL", "SHARD"]),
             "agents": [{"name": "i-0a1b2c3d4e5f60003", "labels": ["linux-ondemand"]}],
             // The interrupted agents are gone (terminated, removed), as after a real interruption.
             "builds": [jenkins_build(50, "i-0a1b2c3d4e5f60001", json!({"AGENT_LABEL": "linux-8g", "SHARD": "2"}),
@@ -587,5 +600,104 @@ async fn teamcity_requeues_on_the_same_revision_and_comments_every_decision() {
             .as_str()
             .is_some_and(|c| c.contains("retried (1/2)")),
         "{state:#}"
+    );
+}
+
+/// A Pipeline run names no agent (`WorkflowRun` has no `builtOn`) and its checkpoint was
+/// never claimed: the only evidence is what handle-interruption saw at the spot warning,
+/// the run on the agent's executor. advise-retry matches the ABORTED run ("Agent was
+/// removed") by its URL: a spot interruption, retried as it was; the second interruption
+/// of the chain moves the retry to on-demand capacity.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spot_interrupted_pipeline_run_is_matched_by_its_run_and_its_second_goes_on_demand() {
+    let stack = ci_fleet_tests::Stack::new("spp", "spotpipe", 2).await;
+    let (first, second) = (stack.ids[0].clone(), stack.ids[1].clone());
+    let node = |name: &str, running: Option<u64>| {
+        let running = running.map_or(json!([]), |n| json!([{"job": "platform/app", "number": n}]));
+        json!({"name": name, "labels": ["linux-8g"], "executors": 1, "running": running})
+    };
+    let s = Setup {
+        aws: stack.aws,
+        s3: stack.s3.clone(),
+        bucket: stack.bucket.clone(),
+        namespace: unique("CIFleetRetry"),
+        fake: FakeCi::start(
+            CiKind::Jenkins,
+            &json!({
+                "auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok"}]},
+                "agents": [node(&first, Some(60)), node(&second, None)],
+                "builds": [jenkins_build(59, &second, json!({"AGENT_LABEL": "linux-8g", "SHARD": "2"}), "Finished: SUCCESS\n")]
+            }),
+        ),
+    };
+    let warn = |instance: &str| {
+        let path = ci_fleet_tests::repo_root()
+            .join("functions/handle-interruption/events/spot-interruption-warning.json");
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("JSON");
+        event["detail"]["instance-id"] = json!(instance);
+        event["time"] = json!(chrono::Utc::now().to_rfc3339());
+        let mut cmd =
+            stack.function_command("handle-interruption", &s.fake, LOGIN, &stack.pools(1));
+        cmd.env("METRICS_NAMESPACE", s.namespace.as_str());
+        ci_fleet_tests::commands::stdout_json(&ci_fleet_tests::run_with_event(cmd, &event, &[]))
+    };
+    let lost = "[Pipeline] sh\n+ pytest -n 4 tests/\nAgent was removed\nFinished: ABORTED\n";
+    let ended = |number: u64, agent: &str, parameters: Value| {
+        let mut build = jenkins_build(number, agent, parameters, lost);
+        build["result"] = json!("ABORTED");
+        build
+    };
+
+    let warned = warn(&first);
+    let run_url = format!("{}/job/platform/job/app/60/", s.fake.url());
+    assert_eq!(warned["interrupted_runs"], json!([run_url]), "{warned:#}");
+    let mut state = s.state().await;
+    state["agents"] = json!([node(&second, None)]);
+    state["builds"].as_array_mut().expect("builds").push(ended(
+        60,
+        &first,
+        json!({"AGENT_LABEL": "linux-8g", "SHARD": "2"}),
+    ));
+    s.fake.set_state(&state).await;
+    let (_, answer) = s.advise(&signed(&jenkins_notification(60)), &[]);
+    assert_eq!(answer["outcome"], "retried", "{answer:#}");
+    assert_eq!(
+        answer["classification"]["class"], "spot-interruption",
+        "{answer:#}"
+    );
+    let triggered = s.triggered().await;
+    assert_eq!(
+        triggered[0]["parameters"]["AGENT_LABEL"], "linux-8g",
+        "{triggered:#?}"
+    );
+
+    // The retry runs on the second instance and is interrupted too: on-demand now.
+    let mut state = s.state().await;
+    state["agents"] = json!([node(&second, Some(61))]);
+    s.fake.set_state(&state).await;
+    let warned = warn(&second);
+    assert_eq!(
+        warned["interrupted_runs"].as_array().map(Vec::len),
+        Some(1),
+        "{warned:#}"
+    );
+    let mut state = s.state().await;
+    state["agents"] = json!([]);
+    state["builds"].as_array_mut().expect("builds").push(ended(
+        61,
+        &second,
+        triggered[0]["parameters"].clone(),
+    ));
+    s.fake.set_state(&state).await;
+    let (_, again) = s.advise(&signed(&jenkins_notification(61)), &[]);
+    assert_eq!(
+        again["classification"]["class"], "spot-interruption",
+        "{again:#}"
+    );
+    let triggered = s.triggered().await;
+    assert_eq!(
+        triggered[1]["parameters"]["AGENT_LABEL"], "linux-ondemand",
+        "{triggered:#?}"
     );
 }

@@ -96,7 +96,7 @@ impl Act<'_> {
             .requeue(&retry.requeue)
             .await
             .map_err(|e| Stop::error(format!("re-queue failed: {e}")))?;
-        found.parameters = Some(self.builds.as_sent(&retry.requeue).parameters);
+        found.parameters = Some(queued.parameters.clone());
         if let Some(id) = queued.id
             && let Err(e) = record::save_alias(self.store, self.kind, id, logical_build).await
         {

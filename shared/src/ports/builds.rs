@@ -129,6 +129,10 @@ pub struct Queued {
     /// Jenkins queue item id; TeamCity queued build id (also the build's id later).
     pub id: Option<u64>,
     pub url: Option<String>,
+    /// The parameters really sent (Jenkins: only those the job declares; it drops others).
+    /// The response shows them once, as its `parameters`.
+    #[serde(skip)]
+    pub parameters: BTreeMap<String, String>,
 }
 
 #[async_trait]

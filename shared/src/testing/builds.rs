@@ -83,6 +83,7 @@ impl BuildControl for FakeBuilds {
         Ok(Queued {
             id: Some(900 + requeued.len() as u64),
             url: None,
+            parameters: request.marked_parameters(),
         })
     }
 

@@ -63,6 +63,36 @@ fn form(pairs: &BTreeMap<String, String>) -> Vec<u8> {
         .into_bytes()
 }
 
+impl JenkinsBuilds {
+    /// The names of the parameters the job declares (its `ParametersDefinitionProperty`).
+    async fn declared_parameters(&self, job: &str) -> Result<Vec<String>, CiError> {
+        #[derive(Deserialize)]
+        struct JobJson {
+            #[serde(default)]
+            property: Vec<PropertyJson>,
+        }
+        #[derive(Deserialize)]
+        struct PropertyJson {
+            #[serde(rename = "parameterDefinitions", default)]
+            parameter_definitions: Vec<DefinitionJson>,
+        }
+        #[derive(Deserialize)]
+        struct DefinitionJson {
+            #[serde(default)]
+            name: Option<String>,
+        }
+        let path = format!(
+            "{job}/api/json?tree={}",
+            encode_query_value("property[parameterDefinitions[name]]")
+        );
+        let json: JobJson = self.http.get_json(&path).await?;
+        Ok((json.property.into_iter())
+            .flat_map(|p| p.parameter_definitions)
+            .filter_map(|d| d.name)
+            .collect())
+    }
+}
+
 #[async_trait]
 impl BuildControl for JenkinsBuilds {
     #[tracing::instrument(name = "jenkins.finished_build", skip(self), fields(build = %build))]
@@ -136,30 +166,42 @@ impl BuildControl for JenkinsBuilds {
         as_sent(request)
     }
 
+    /// The job's declared parameters first: Jenkins answers `buildWithParameters` 400 for
+    /// a job that declares none and drops parameters it does not declare
+    /// (`ParametersDefinitionProperty._doBuild` reads only its definitions' names). Then
+    /// only 201 is "queued"; 303 (merged into an equal queued item) and 302 (refused) are
+    /// not, and say so (REAL-SERVERS #10).
     #[tracing::instrument(name = "jenkins.requeue", skip_all, fields(build = %request.build))]
     async fn requeue(&self, request: &Requeue) -> Result<Queued, CiError> {
         let job = job_path(&request.build.job);
-        let sent = as_sent(request);
-        let answer = if sent.parameters.is_empty() {
-            self.http
-                .send_for_answer(Method::POST, &format!("{job}/build?delay=0sec"), None, None)
-                .await?
+        let declared = self.declared_parameters(&job).await?;
+        let sent = declared_only(as_sent(request).parameters, &declared);
+        let path = if declared.is_empty() {
+            format!("{job}/build?delay=0sec")
         } else {
-            self.http
-                .send_for_answer(
-                    Method::POST,
-                    &format!("{job}/buildWithParameters"),
-                    Some(("application/x-www-form-urlencoded", form(&sent.parameters))),
-                    None,
-                )
-                .await?
+            format!("{job}/buildWithParameters")
         };
-        // 201 with `Location: …/queue/item/N/`.
-        let id = answer.location.as_deref().and_then(queue_item_id);
-        Ok(Queued {
-            id,
-            url: answer.location,
-        })
+        let body =
+            (!declared.is_empty()).then(|| ("application/x-www-form-urlencoded", form(&sent)));
+        let answer = (self.http)
+            .send_for_answer(Method::POST, &path, body, None)
+            .await?;
+        let not_queued = |why: String| self.fail("POST", &path, Problem::Refused(why));
+        match answer.status {
+            303 => Err(not_queued(format!(
+                "not queued: Jenkins merged it into an equal queued item ({})",
+                answer.location.as_deref().unwrap_or("no Location")
+            ))),
+            302 => Err(not_queued(
+                "not queued: Jenkins refused to schedule it (a disabled job, or a queue decision)"
+                    .to_owned(),
+            )),
+            _ => Ok(Queued {
+                id: answer.location.as_deref().and_then(queue_item_id),
+                url: answer.location,
+                parameters: sent,
+            }),
+        }
     }
 
     #[tracing::instrument(name = "jenkins.annotate", skip(self, text), fields(build = %build))]
@@ -192,6 +234,16 @@ pub fn as_sent(request: &Requeue) -> AsSent {
         },
         branch: None,
     }
+}
+
+/// The parameters a request keeps on a job that declares `declared` (Jenkins drops the rest).
+fn declared_only(
+    parameters: BTreeMap<String, String>,
+    declared: &[String],
+) -> BTreeMap<String, String> {
+    (parameters.into_iter())
+        .filter(|(name, _)| declared.contains(name))
+        .collect()
 }
 
 /// `http://ci/queue/item/812/` → 812.

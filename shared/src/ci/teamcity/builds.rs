@@ -146,6 +146,7 @@ impl BuildControl for TeamCityBuilds {
         Ok(Queued {
             id: queued.id,
             url: queued.web_url,
+            parameters: as_sent(request).parameters,
         })
     }
 
