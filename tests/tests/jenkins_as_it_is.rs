@@ -81,9 +81,15 @@ async fn a_botched_agent_failing_multibranch_pipeline_runs_is_recycled() {
         let running = running.map_or(json!([]), |(job, n)| json!([{"job": job, "number": n}]));
         json!({"name": name, "labels": ["linux"], "executors": 1, "running": running})
     };
+    // WorkflowJobs: their runs export no builtOn; only the executors name their agent.
+    let pipelines = json!([
+        "platform/api/main",
+        "platform/web/main",
+        "platform/cli/main"
+    ]);
     let fake = FakeCi::start(
         CiKind::Jenkins,
-        &json!({"auth": auth(), "agents": [node(bad, None), node(good, None)]}),
+        &json!({"auth": auth(), "pipeline_jobs": pipelines, "agents": [node(bad, None), node(good, None)]}),
     );
     let protect = || {
         let mut cmd = stack.function_command("protect-busy-agents", &fake, LOGIN, &stack.pools(1));
@@ -127,5 +133,116 @@ async fn a_botched_agent_failing_multibranch_pipeline_runs_is_recycled() {
             .collect::<Vec<_>>(),
         vec![(json!(bad), json!("failing-builds"))],
         "{last:#}"
+    );
+}
+
+/// Jenkins filters the queue and the job list by Job/Read and answers a user without it
+/// an empty queue with HTTP 200. publish-workload names that, publishes CiServerUp=0 and
+/// no pool metric at all, and fails visibly; it never reads "no demand".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_without_job_read_is_a_named_failure_not_an_empty_queue() {
+    let aws = LocalAws::shared();
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &json!({
+            "auth": {"users": [{"user": "ci-fleet", "password": "pw", "token": "tok", "job_read": false}], "csrf": true},
+            "agents": [{"name": "linux-1", "labels": ["linux"], "executors": 1, "running": [{"job": "app", "number": 1}]}],
+            "queue": [{"id": 1, "job": "app", "label": "linux", "state": "buildable"}]
+        }),
+    );
+    let namespace = ci_fleet_tests::names::unique("CIFleetBlind");
+    let pools = json!([{"name": "linux", "ci_label": "linux", "asg": "ci-linux", "executors_per_instance": 1}]);
+    let mut cmd = function_command("publish-workload", aws, &fake, LOGIN);
+    cmd.envs([
+        ("POOLS", pools.to_string().as_str()),
+        ("POLL_WINDOW_SECONDS", "0"),
+        ("METRICS_NAMESPACE", namespace.as_str()),
+    ]);
+    let output = run(cmd, &[]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success(), "fails visibly");
+    assert!(
+        stderr.contains("sees no job at all"),
+        "the cause is named:\n{stderr}"
+    );
+
+    let cw = aws.cloudwatch().await;
+    let listed = cw
+        .list_metrics()
+        .namespace(&namespace)
+        .send()
+        .await
+        .expect("ListMetrics");
+    let names: Vec<&str> = listed
+        .metrics()
+        .iter()
+        .filter_map(|m| m.metric_name())
+        .collect();
+    assert_eq!(names, ["CiServerUp"], "no pool metric, only CiServerUp");
+    let now = std::time::SystemTime::now();
+    let data = cw
+        .get_metric_statistics()
+        .namespace(&namespace)
+        .metric_name("CiServerUp")
+        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from(
+            now - std::time::Duration::from_secs(300),
+        ))
+        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from(
+            now + std::time::Duration::from_secs(60),
+        ))
+        .period(60)
+        .statistics(aws_sdk_cloudwatch::types::Statistic::Maximum)
+        .send()
+        .await
+        .expect("GetMetricStatistics");
+    let values: Vec<f64> = data
+        .datapoints()
+        .iter()
+        .filter_map(|d| d.maximum())
+        .collect();
+    assert_eq!(values, [0.0], "CiServerUp=0");
+}
+
+/// A pool at zero on a Jenkins with 0 executors on the built-in node: its Pipeline item
+/// names its label only while a node carries it. protect-busy-agents keeps the pool's last
+/// node (dead, offline) instead of removing it, so `why` names it and the queue is the
+/// pool's demand: the pool starts again. With no node at all (a Swarm agent's node is
+/// deleted on disconnect), `why` is "Waiting for next available executor": unattributed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pool_at_zero_scales_out_on_its_pipeline_queue() {
+    let stack = ci_fleet_tests::Stack::new("zero", "zeropool", 0).await;
+    let dead = "i-00000000000dead01";
+    let world = |agents: Value| {
+        json!({
+            "auth": auth(),
+            "builtin_executors": 0,
+            "pipeline_jobs": ["platform/app/main"],
+            "agents": agents,
+            "queue": [{"id": 1, "job": "platform/app/main", "label": "linux", "label_exposed": false, "state": "buildable"}]
+        })
+    };
+    let fake = FakeCi::start(
+        CiKind::Jenkins,
+        &world(json!([{"name": dead, "labels": ["linux"], "executors": 1, "connected": false}])),
+    );
+    let mut cmd = stack.function_command("protect-busy-agents", &fake, LOGIN, &stack.pools(1));
+    cmd.env("METRICS_NAMESPACE", "CIFleetJenkinsAsItIs");
+    let protected = ci_fleet_tests::commands::stdout_json(&run(cmd, &[]));
+    assert_eq!(
+        protected["dead_agents_removed"],
+        json!([]),
+        "the pool's last node stays: {protected:#}"
+    );
+
+    let pools = json!([{"name": "linux", "ci_label": "linux", "asg": stack.group, "executors_per_instance": 1}]);
+    let (polled, response) = first_poll(&fake, &pools);
+    assert_eq!(queued_of(&polled, "linux"), (1.0, 1.0), "{response:#}");
+
+    let swarm = FakeCi::start(CiKind::Jenkins, &world(json!([])));
+    let (polled, response) = first_poll(&swarm, &pools);
+    assert_eq!(queued_of(&polled, "linux"), (0.0, 0.0), "{response:#}");
+    assert_eq!(
+        response["polls"][0]["unattributed_builds"], 1,
+        "{response:#}"
     );
 }
