@@ -337,14 +337,14 @@ async fn teamcity_botched_agent_is_replaced_once_its_build_ends() {
 async fn a_one_build_pool_gets_a_fresh_instance_after_each_build() {
     let s = setup(2).await;
     let [used, fresh] = [&s.ids[0], &s.ids[1]];
-    let fake = FakeCi::start(
-        CiKind::Jenkins,
-        &world(
-            vec![agent(used, Some(("api", 1))), agent(fresh, None)],
-            vec![],
-            1,
-        ),
+    // Pipeline jobs: their runs export no builtOn, only the executors name the agent.
+    let mut state = world(
+        vec![agent(used, Some(("api", 1))), agent(fresh, None)],
+        vec![],
+        1,
     );
+    state["pipeline_jobs"] = json!(["api", "web"]);
+    let fake = FakeCi::start(CiKind::Jenkins, &state);
     let running = stdout_json(&s.run(&fake, &[], Some(1)));
     assert_eq!(recycles(&running), vec![], "its first build still runs");
 
