@@ -320,6 +320,31 @@ def act_recycle() -> None:
     group_table(group, roles)
 
 
+def act_from_zero() -> None:
+    say("\n=== Act 5: a pool at zero starts again on its Pipeline queue (protect-busy-agents, publish-workload) ===")
+    group, bucket = f"demo-zero-{int(time.time())}", f"ci-fleet-demo-zero-{int(time.time())}"
+    make_group(group, 0)
+    aws("s3").create_bucket(Bucket=bucket)
+    gone = "i-0000000000000dead"
+    say(f"  group {group} is at zero; its last agent's instance ({gone}) is gone, its node offline.")
+    say("  Jenkins has 0 executors on the built-in node; a multibranch Pipeline waits for a 'linux' node.")
+    put_state({"auth": AUTH, "builtin_executors": 0, "pipeline_jobs": ["platform/app/main"],
+               "agents": [{"name": gone, "labels": ["linux"], "executors": 1, "connected": False}],
+               "queue": [{"id": 3000, "job": "platform/app/main", "label": "linux", "label_exposed": False, "state": "buildable"}]})
+    env = fleet_env(group, bucket)
+    removed = run_binary("protect-busy-agents", env)["dead_agents_removed"]
+    say(f"  protect-busy-agents removes dead agents but keeps a pool's last node: removed {removed}")
+    polled = run_binary("publish-workload", env | {"POLL_WINDOW_SECONDS": "0"}, args=["--dry-run"])["polls"][0]
+    pool = polled["pools"][0]
+    say(f"  publish-workload: QueuedBuilds {pool['queued_builds']}, MissingInstances {pool['missing_instances']} "
+        f"(Jenkins says why: the kept node carries the label): the scale-out alarm starts the pool")
+    put_state({"auth": AUTH, "builtin_executors": 0, "pipeline_jobs": ["platform/app/main"], "agents": [],
+               "queue": [{"id": 3000, "job": "platform/app/main", "label": "linux", "label_exposed": False, "state": "buildable"}]})
+    polled = run_binary("publish-workload", env | {"POLL_WINDOW_SECONDS": "0"}, args=["--dry-run"])["polls"][0]
+    say(f"  had the node been deleted (a Swarm agent without -keepDisconnectedClients): QueuedBuilds "
+        f"{polled['pools'][0]['queued_builds']}, {polled['unattributed_builds']} unattributed ('Waiting for next available executor' names no label)")
+
+
 def main() -> None:
     say("\n=== Act 1: publish-workload ===")
     run_publisher()
@@ -327,6 +352,7 @@ def main() -> None:
     act_scale_in()
     act_spot()
     act_recycle()
+    act_from_zero()
     render_dashboard()
 
 

@@ -5,6 +5,8 @@
 //! `publish-workload --dry-run` binary doing one poll. Run it from a release build:
 //! `cargo build --release -p fake-ci -p publish-workload -p bench-poll && target/release/bench-poll`.
 
+mod executor_sample;
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -62,6 +64,8 @@ fn main() -> Result<(), String> {
         &whole,
         150,
     );
+    println!("the run ledger's executor sample, the same poll with and without it:");
+    runtime.block_on(executor_sample::compare(&fake.url, &pools, shape.runs))?;
     report_peak_rss(&fake.url, shape.labels)
 }
 
