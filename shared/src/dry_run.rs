@@ -43,6 +43,10 @@ impl CiServer for DryRunCi {
         self.inner.snapshot().await
     }
 
+    async fn snapshot_with_runs(&self) -> Result<CiSnapshot, CiError> {
+        self.inner.snapshot_with_runs().await
+    }
+
     async fn take_offline(&self, agent: &str, reason: &str) -> Result<OfflineChange, CiError> {
         self.would_do
             .record(format!("take agent {agent} offline: {reason}"));

@@ -379,8 +379,9 @@ async fn a_ci_server_going_down_mid_run_publishes_server_down_and_no_pool_zeros(
         .spawn()
         .expect("starts");
     // The first poll succeeds; then the server fails with a 500 for the rest of the window.
+    // Three requests: the check that the user sees a job, then the poll's two GETs.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while fake.requests().await.len() < 2 {
+    while fake.requests().await.len() < 3 {
         assert!(
             std::time::Instant::now() < deadline,
             "the first poll never reached the fake"

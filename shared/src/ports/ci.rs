@@ -15,6 +15,14 @@ pub trait CiServer: Send + Sync {
     /// One poll: every agent and every queued build, read in as few requests as the API allows.
     async fn snapshot(&self) -> Result<CiSnapshot, CiError>;
 
+    /// The same, with each agent's `runs` (what its executors run, by URL) for the run
+    /// ledger. Exists because asking for the runs costs: on Jenkins it nearly doubles the
+    /// computers' answer, which publish-workload's polls every 10 s do not need. The
+    /// default is for servers whose snapshot names no runs.
+    async fn snapshot_with_runs(&self) -> Result<CiSnapshot, CiError> {
+        self.snapshot().await
+    }
+
     /// Stops new work on an agent, with a reason a person reads in the CI's UI. Idempotent:
     /// an agent already offline stays offline and keeps its reason. Verified: an agent
     /// still taking work afterwards is an error, never `TakenOffline`.

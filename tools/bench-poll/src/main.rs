@@ -64,7 +64,9 @@ fn main() -> Result<(), String> {
         &whole,
         150,
     );
-    println!("the run ledger's executor sample, the same poll with and without it:");
+    println!(
+        "the run ledger's executor sample (protect-busy-agents' poll only), the poll with and without it:"
+    );
     runtime.block_on(executor_sample::compare(&fake.url, &pools, shape.runs))?;
     report_peak_rss(&fake.url, shape.labels)
 }

@@ -82,7 +82,12 @@ async fn jenkins_runs_on_executors_and_how_they_ended() {
     let (addr, _app) = fake_ci::spawn(Kind::Jenkins, state).await.expect("starts");
     let ci = client(Kind::Jenkins, addr, 100);
     let run = |path: &str| format!("http://{addr}/{path}");
-    let snapshot = ci.snapshot().await.expect("reads");
+    let plain = ci.snapshot().await.expect("reads");
+    assert!(
+        plain.agents.iter().all(|a| a.runs.is_empty()),
+        "publish-workload's poll does not ask for the runs"
+    );
+    let snapshot = ci.snapshot_with_runs().await.expect("reads");
     let bad = (snapshot.agents.iter())
         .find(|a| a.name == "i-bad")
         .expect("i-bad");

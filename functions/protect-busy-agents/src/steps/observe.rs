@@ -76,7 +76,12 @@ pub async fn observe(
         .into_iter()
         .collect();
     let groups = ports.groups.describe_groups(&group_names).await?;
-    let snapshot = match ports.ci.snapshot().await {
+    // The run ledger (recycling's history) samples the agents' runs on this poll.
+    let read = match config.recycle.enabled {
+        true => ports.ci.snapshot_with_runs().await,
+        false => ports.ci.snapshot().await,
+    };
+    let snapshot = match read {
         Ok(snapshot) => Some(snapshot),
         Err(e) => {
             tracing::error!(error = %e, "CI server state unknown: unprotecting nothing, completing no drain");

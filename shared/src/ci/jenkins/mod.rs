@@ -23,11 +23,14 @@ use rules::{Agent, CiSnapshot, Demand, LabelExpr, QueuedBuild, Waiting};
 
 const QUEUE_TREE: &str =
     "items[_class,id,why,blocked,buildable,stuck,pending,inQueueSince,task[name,labelExpression]]";
-/// `executors[…,currentExecutable[url]]`: the run ledger's sample. A busy executor names
-/// the run it executes, a Pipeline `node` block (`PlaceholderExecutable`) as a freestyle
-/// build (REAL-SERVERS #1); about 100 bytes per busy executor. Without Job/Read on the
-/// run, Jenkins exports `currentExecutable` as null (`Executor.getCurrentExecutableForApi`).
-const COMPUTER_TREE: &str = "computer[_class,displayName,offline,temporarilyOffline,idle,numExecutors,offlineCauseReason,assignedLabels[name],executors[idle,currentExecutable[url]]]";
+const COMPUTER_TREE: &str = "computer[_class,displayName,offline,temporarilyOffline,idle,numExecutors,offlineCauseReason,assignedLabels[name],executors[idle]]";
+/// The same with `executors[…,currentExecutable[url]]`: the run ledger's sample. A busy
+/// executor names the run it executes, a Pipeline `node` block (`PlaceholderExecutable`)
+/// as a freestyle build (REAL-SERVERS #1). It nearly doubles the answer (every executor
+/// gains a `currentExecutable`, null when idle), so only the poll that feeds the ledger
+/// asks for it. Without Job/Read on the run, Jenkins exports it as null
+/// (`Executor.getCurrentExecutableForApi`).
+const COMPUTER_TREE_WITH_RUNS: &str = "computer[_class,displayName,offline,temporarilyOffline,idle,numExecutors,offlineCauseReason,assignedLabels[name],executors[idle,currentExecutable[url]]]";
 
 pub struct Jenkins {
     http: CiHttp,
@@ -43,12 +46,12 @@ impl Jenkins {
 impl CiServer for Jenkins {
     #[tracing::instrument(name = "jenkins.snapshot", skip_all)]
     async fn snapshot(&self) -> Result<CiSnapshot, CiError> {
-        let [queue_path, computer_path] = poll_paths();
-        let (queue, computers) = tokio::try_join!(
-            self.http.get_json::<QueueJson>(&queue_path),
-            self.http.get_json::<ComputerSetJson>(&computer_path)
-        )?;
-        Ok(into_snapshot(queue, computers))
+        self.poll(&poll_paths()).await
+    }
+
+    #[tracing::instrument(name = "jenkins.snapshot_with_runs", skip_all)]
+    async fn snapshot_with_runs(&self) -> Result<CiSnapshot, CiError> {
+        self.poll(&poll_paths_with_runs()).await
     }
 
     #[tracing::instrument(name = "jenkins.take_offline", skip(self, reason))]
@@ -207,6 +210,14 @@ impl CiServer for Jenkins {
 }
 
 impl Jenkins {
+    async fn poll(&self, [queue_path, computer_path]: &[String; 2]) -> Result<CiSnapshot, CiError> {
+        let (queue, computers) = tokio::try_join!(
+            self.http.get_json::<QueueJson>(queue_path),
+            self.http.get_json::<ComputerSetJson>(computer_path)
+        )?;
+        Ok(into_snapshot(queue, computers))
+    }
+
     async fn is_temporarily_offline(&self, computer: &str) -> Result<bool, CiError> {
         Ok(self.offline_state(computer).await?.temporarily_offline)
     }
@@ -254,6 +265,18 @@ pub fn parse_snapshot(queue: &[u8], computers: &[u8]) -> Result<CiSnapshot, serd
         serde_json::from_slice(queue)?,
         serde_json::from_slice(computers)?,
     ))
+}
+
+/// The queries of `snapshot_with_runs` (the computers with their executors' runs).
+pub fn poll_paths_with_runs() -> [String; 2] {
+    let [queue, _] = poll_paths();
+    [
+        queue,
+        format!(
+            "/computer/api/json?tree={}",
+            encode_query_value(COMPUTER_TREE_WITH_RUNS)
+        ),
+    ]
 }
 
 /// The `tree=` queries the adapter sends, for tools that fetch the same documents.
