@@ -89,10 +89,7 @@ impl TeamCity {
 
     /// One configuration's list, every page. A configuration TeamCity no longer knows
     /// (deleted since the queue was read) has no compatible agent.
-    fn ask_compatible<'a>(
-        &'a self,
-        configuration: &'a str,
-    ) -> BoxFuture<'a, Answer> {
+    fn ask_compatible<'a>(&'a self, configuration: &'a str) -> BoxFuture<'a, Answer> {
         Box::pin(async move {
             let path = format!(
                 "/app/rest/agents?locator={}&fields={}",

@@ -18,8 +18,8 @@ use crate::ci::http::{CiHttp, encode_query_value};
 use crate::ci::kind::CiKind;
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
 use reqwest::Method;
-use rules::health::FinishedBuild;
 use rules::CiSnapshot;
+use rules::health::FinishedBuild;
 use wire::{AgentIndex, BuildRefJson, Page};
 pub use wire::{AgentJson, AgentsJson, QueueJson, parse_teamcity_time};
 
