@@ -9,6 +9,8 @@
 //! here; the history read costs one small request per finished run, never a scan of all
 //! jobs.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -62,12 +64,19 @@ pub struct RunLedger {
 }
 
 impl RunLedger {
-    /// Records the runs the agents execute now.
+    /// Records the runs the agents execute now. Indexed first: thousands of busy
+    /// executors against thousands of sightings must not be a quadratic scan.
     pub fn sample(&mut self, agents: &[Agent], now: DateTime<Utc>) {
+        let known: HashMap<(String, String), usize> = (self.sightings.iter().enumerate())
+            .map(|(i, s)| ((s.run.clone(), s.agent.clone()), i))
+            .collect();
         for agent in agents {
             for run in &agent.runs {
-                match (self.sightings.iter_mut()).find(|s| s.run == *run && s.agent == agent.name) {
-                    Some(seen) => seen.last_seen = seen.last_seen.max(now),
+                match known.get(&(run.clone(), agent.name.clone())) {
+                    Some(&i) => {
+                        let seen = &mut self.sightings[i];
+                        seen.last_seen = seen.last_seen.max(now);
+                    }
                     None => self.sightings.push(Sighting {
                         run: run.clone(),
                         agent: agent.name.clone(),
@@ -83,9 +92,11 @@ impl RunLedger {
     /// Runs to ask about: not ended, and on no agent now; longest gone first, at most
     /// [`ENDS_PER_PASS`].
     pub fn to_ask(&self, agents: &[Agent]) -> Vec<String> {
-        let running = |run: &str| agents.iter().any(|a| a.runs.iter().any(|r| r == run));
+        let running: HashSet<&str> = (agents.iter())
+            .flat_map(|a| a.runs.iter().map(String::as_str))
+            .collect();
         let mut waiting: Vec<&Sighting> = (self.sightings.iter())
-            .filter(|s| s.ended.is_none() && !running(&s.run))
+            .filter(|s| s.ended.is_none() && !running.contains(s.run.as_str()))
             .collect();
         waiting.sort_by_key(|s| s.last_seen);
         let mut runs: Vec<String> = Vec::new();

@@ -16,9 +16,10 @@ use std::time::{Duration, Instant};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{self, StreamExt};
 
+use super::pages::all_pages;
 use super::wire::{AgentIdsJson, AgentJson};
-use super::{TeamCity, encode_query_value};
 use crate::ci::error::{CiError, Problem};
+use crate::ci::http::{CiHttp, encode_query_value};
 
 /// Agent ids compatible with each build configuration.
 pub type ByConfiguration = HashMap<String, Arc<[u64]>>;
@@ -35,9 +36,15 @@ const AT_ONCE: usize = 4;
 /// when someone edits a configuration's requirements: a minute is the cost of that.
 const REUSE_FOR: Duration = Duration::from_secs(60);
 
+/// The compatible agents of the queued configurations, reused within [`REUSE_FOR`].
+#[derive(Default)]
+pub struct Compatibility {
+    cache: Mutex<Cache>,
+}
+
 /// The lists asked within the last [`REUSE_FOR`], valid for one set of agents.
 #[derive(Default)]
-pub struct Cache {
+struct Cache {
     agents: Vec<u64>,
     asked_at: Option<Instant>,
     lists: ByConfiguration,
@@ -60,68 +67,68 @@ impl Cache {
     }
 }
 
-impl TeamCity {
+impl Compatibility {
     /// The compatible agents of each of `configurations`, from the cache or asked now.
-    pub(super) async fn compatible_agents(
+    pub async fn of(
         &self,
+        http: &CiHttp,
         agents: &[AgentJson],
         configurations: BTreeSet<&str>,
     ) -> Result<ByConfiguration, CiError> {
         let mut ids: Vec<u64> = agents.iter().map(|a| a.id).collect();
         ids.sort_unstable();
-        let mut known = lock(&self.compatibility).valid_for(&ids, Instant::now());
+        let mut known = lock(&self.cache).valid_for(&ids, Instant::now());
         let missing: Vec<BoxFuture<'_, _>> = (configurations.into_iter())
             .filter(|c| !known.contains_key(*c))
-            .map(|c| self.ask_compatible(c))
+            .map(|c| ask(http, c))
             .collect();
         let mut answers = stream::iter(missing).buffer_unordered(AT_ONCE);
         let mut asked = Vec::new();
         while let Some((configuration, answer)) = answers.next().await {
             asked.push((configuration, answer?));
         }
-        let mut cache = lock(&self.compatibility);
+        let mut cache = lock(&self.cache);
         for (configuration, list) in asked {
             cache.lists.insert(configuration.clone(), list.clone());
             known.insert(configuration, list);
         }
         Ok(known)
     }
+}
 
-    /// One configuration's list, every page. A configuration TeamCity no longer knows
-    /// (deleted since the queue was read) has no compatible agent.
-    fn ask_compatible<'a>(&'a self, configuration: &'a str) -> BoxFuture<'a, Answer> {
-        Box::pin(async move {
-            let path = format!(
-                "/app/rest/agents?locator={}&fields={}",
-                encode_query_value(&format!(
-                    "compatible:(buildType:(id:{configuration})),defaultFilter:false,count:{}",
-                    self.http.page_size()
-                )),
-                encode_query_value("count,nextHref,agent(id)")
-            );
-            let mut ids = Vec::new();
-            let answer = self
-                .all_pages(path, |page: AgentIdsJson| {
-                    ids.extend(page.agent.iter().map(|a| a.id))
-                })
-                .await;
-            let answer = match answer {
-                Ok(()) => Ok(ids.into()),
-                Err(CiError {
-                    problem: Problem::NotFound(_),
-                    ..
-                }) => {
-                    tracing::warn!(
-                        configuration,
-                        "build configuration not found: no compatible agent"
-                    );
-                    Ok(Arc::from([]))
-                }
-                Err(e) => Err(e),
-            };
-            (configuration.to_owned(), answer)
+/// One configuration's list, every page. A configuration TeamCity no longer knows
+/// (deleted since the queue was read) has no compatible agent.
+fn ask<'a>(http: &'a CiHttp, configuration: &'a str) -> BoxFuture<'a, Answer> {
+    Box::pin(async move {
+        let path = format!(
+            "/app/rest/agents?locator={}&fields={}",
+            encode_query_value(&format!(
+                "compatible:(buildType:(id:{configuration})),defaultFilter:false,count:{}",
+                http.page_size()
+            )),
+            encode_query_value("count,nextHref,agent(id)")
+        );
+        let mut ids = Vec::new();
+        let answer = all_pages(http, path, |page: AgentIdsJson| {
+            ids.extend(page.agent.iter().map(|a| a.id))
         })
-    }
+        .await;
+        let answer = match answer {
+            Ok(()) => Ok(ids.into()),
+            Err(CiError {
+                problem: Problem::NotFound(_),
+                ..
+            }) => {
+                tracing::warn!(
+                    configuration,
+                    "build configuration not found: no compatible agent"
+                );
+                Ok(Arc::from([]))
+            }
+            Err(e) => Err(e),
+        };
+        (configuration.to_owned(), answer)
+    })
 }
 
 /// The cache holds no invariant a panicking holder could break: take it even if poisoned.

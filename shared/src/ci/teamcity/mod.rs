@@ -5,10 +5,10 @@
 pub mod builds;
 mod compatibility;
 pub mod history;
+mod pages;
 pub mod wire;
 
 use std::collections::BTreeSet;
-use std::sync::Mutex;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -17,6 +17,8 @@ use crate::ci::error::{CiError, Problem};
 use crate::ci::http::{CiHttp, encode_query_value};
 use crate::ci::kind::CiKind;
 use crate::ports::ci::{CiServer, OfflineChange, OnlineChange};
+use compatibility::Compatibility;
+use pages::{MAX_PAGES, all_pages};
 use reqwest::Method;
 use rules::CiSnapshot;
 use rules::health::FinishedBuild;
@@ -27,45 +29,18 @@ const AGENT_FIELDS: &str = "count,nextHref,agent(id,name,connected,enabled,autho
 /// No `compatibleAgents`: compatibility is asked per build configuration (compatibility.rs).
 const QUEUE_FIELDS: &str =
     "count,nextHref,build(id,buildTypeId,state,queuedDate,waitReason,agent(id,pool(id,name)))";
-/// A bound on paging so a server that keeps answering `nextHref` cannot hold a poll forever.
-const MAX_PAGES: usize = 200;
 
 pub struct TeamCity {
     http: CiHttp,
-    compatibility: Mutex<compatibility::Cache>,
+    compatibility: Compatibility,
 }
 
 impl TeamCity {
     pub fn new(http: CiHttp) -> TeamCity {
         TeamCity {
             http,
-            compatibility: Mutex::default(),
+            compatibility: Compatibility::default(),
         }
-    }
-
-    /// Follows `nextHref` (root-relative, without the context path, B3.3).
-    async fn all_pages<T, F>(&self, first: String, mut take: F) -> Result<(), CiError>
-    where
-        T: serde::de::DeserializeOwned + Page,
-        F: FnMut(T),
-    {
-        let mut next = Some(first);
-        let mut pages = 0;
-        while let Some(path) = next.take() {
-            pages += 1;
-            if pages > MAX_PAGES {
-                return Err(CiError {
-                    kind: self.http.kind(),
-                    method: "GET",
-                    url: path,
-                    problem: Problem::Malformed(format!("more than {MAX_PAGES} pages of nextHref")),
-                });
-            }
-            let page: T = self.http.get_json(&path).await?;
-            next = page.next_href().map(str::to_owned);
-            take(page);
-        }
-        Ok(())
     }
 }
 
@@ -89,16 +64,20 @@ impl CiServer for TeamCity {
         );
         let mut agents_json = Vec::new();
         let mut queue_json = Vec::new();
-        let agents = self.all_pages(agents_path, |page: AgentsJson| {
+        let agents = all_pages(&self.http, agents_path, |page: AgentsJson| {
             agents_json.extend(page.agent)
         });
-        let queue = self.all_pages(queue_path, |page: QueueJson| queue_json.extend(page.build));
+        let queue = all_pages(&self.http, queue_path, |page: QueueJson| {
+            queue_json.extend(page.build)
+        });
         tokio::try_join!(agents, queue)?;
         queue_json.retain(|b| b.state.as_deref().is_none_or(|s| s == "queued"));
         let configurations: BTreeSet<&str> = (queue_json.iter())
             .filter_map(|b| b.build_type_id.as_deref())
             .collect();
-        let compatible = self.compatible_agents(&agents_json, configurations).await?;
+        let compatible = (self.compatibility)
+            .of(&self.http, &agents_json, configurations)
+            .await?;
         let index = AgentIndex::of(&agents_json);
         let queue = queue_json
             .into_iter()

@@ -106,5 +106,59 @@ impl FakeState {
     }
 }
 
+/// Jobs' configuration (`job_config`, `jobs.rs`) read against the rest of the document.
+impl FakeState {
+    /// The parameters `job` declares with their defaults, in name order; `None` when it
+    /// is not parameterized. `job_config` wins; else the names its finished builds had.
+    pub fn declared_parameters(&self, job: &str) -> Option<BTreeMap<String, String>> {
+        let declared = match self.job_config.get(job).and_then(|c| c.parameters.clone()) {
+            Some(declared) => declared,
+            None => (self.builds.iter())
+                .filter(|b| b.job == job)
+                .flat_map(|b| b.parameters.keys())
+                .map(|name| (name.clone(), String::new()))
+                .collect(),
+        };
+        (!declared.is_empty()).then_some(declared)
+    }
+
+    /// Whether a `QueueDecisionHandler` refuses builds of `job`.
+    pub fn schedule_vetoed(&self, job: &str) -> bool {
+        self.job_config.get(job).is_some_and(|c| c.schedule_vetoed)
+    }
+
+    /// The parameters of a queue item: those recorded when it was triggered through the
+    /// API, none for an item the state document put in the queue.
+    pub fn queued_parameters(&self, item: &QueueItem) -> BTreeMap<String, String> {
+        (self.triggered.iter())
+            .find(|t| t.queue_id == item.id && t.job == item.job)
+            .map(|t| t.parameters.clone())
+            .unwrap_or_default()
+    }
+
+    /// The queue item a new build of `job` with `parameters` would be merged into
+    /// (`Queue.scheduleInternal`): an item of the job's own task (a Pipeline's `node`
+    /// block, `label_exposed: false`, is a `PlaceholderTask`, another task) that is not
+    /// pending (`liveGetItems` skips pendings), and whose `ParametersAction` holds the same
+    /// values (`ParametersAction.shouldSchedule`; no parameters on either side are equal).
+    /// Blocked items come first, then buildable, then waiting ones, as `liveGetItems`
+    /// lists them.
+    pub fn equal_queue_item(
+        &self,
+        job: &str,
+        parameters: &BTreeMap<String, String>,
+    ) -> Option<&QueueItem> {
+        let rank = |item: &QueueItem| match item.state {
+            QueueState::Blocked => 0,
+            QueueState::Buildable => 1,
+            QueueState::Waiting => 2,
+        };
+        (self.queue.iter())
+            .filter(|i| i.job == job && i.label_exposed && !i.pending)
+            .filter(|i| self.queued_parameters(i) == *parameters)
+            .min_by_key(|i| rank(i))
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use super::context::{Ctx, put};
-use super::runs::WORKFLOW_RUN;
+use super::job_index::WORKFLOW_RUN;
 use crate::export::{INLINE, RAW};
 use crate::http::escape_html;
 use crate::jenkins::locale::Lang;

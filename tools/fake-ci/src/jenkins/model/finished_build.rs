@@ -13,7 +13,7 @@ use crate::http;
 use crate::jenkins::locale::Lang;
 use crate::state::FinishedBuild;
 
-use super::runs::{FREESTYLE_BUILD, WORKFLOW_RUN};
+use super::job_index::{FREESTYLE_BUILD, WORKFLOW_RUN};
 
 pub fn build_url(root: &str, build: &FinishedBuild) -> String {
     let path: String = build

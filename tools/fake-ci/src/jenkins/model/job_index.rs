@@ -7,6 +7,9 @@ use super::context::Ctx;
 use crate::state::{Agent, FinishedBuild, RunningBuild};
 
 pub(super) const WORKFLOW_JOB: &str = "org.jenkinsci.plugins.workflow.job.WorkflowJob";
+/// The runs of a freestyle job and of a `WorkflowJob`.
+pub(super) const FREESTYLE_BUILD: &str = "hudson.model.FreeStyleBuild";
+pub(super) const WORKFLOW_RUN: &str = "org.jenkinsci.plugins.workflow.job.WorkflowRun";
 pub(super) const FOLDER: &str = "com.cloudbees.hudson.plugins.folder.Folder";
 
 /// One run of a job: a build of the state's `builds`, or one an agent is running.

@@ -12,12 +12,11 @@ use serde_json::{Value, json};
 
 use super::context::{Ctx, put};
 use super::finished_build::{cause_action, started_by};
+use super::job_index::{FREESTYLE_BUILD, WORKFLOW_RUN};
 use crate::export::VIS;
 use crate::state::RunningBuild;
 use crate::tree::Want;
 
-pub(super) const FREESTYLE_BUILD: &str = "hudson.model.FreeStyleBuild";
-pub(super) const WORKFLOW_RUN: &str = "org.jenkinsci.plugins.workflow.job.WorkflowRun";
 pub(super) const PLACEHOLDER_EXECUTABLE: &str = "org.jenkinsci.plugins.workflow.support.steps.ExecutorStepExecution$PlaceholderTask$PlaceholderExecutable";
 
 impl Ctx<'_> {
