@@ -18,7 +18,7 @@ use crate::steps::ledger::update_ledger;
 use crate::steps::observe::observe;
 use crate::steps::orphans::adopt_orphans;
 use crate::steps::protection::protect;
-use crate::steps::recycling::recycle;
+use crate::steps::recycling::{RecycleReport, recycle};
 use crate::steps::report::{Outcomes, Response, report};
 use crate::steps::returns::bring_back_returned;
 use crate::steps::run_log::RunLog;
@@ -66,8 +66,14 @@ impl Protector {
             &mut log,
         )
         .await;
-        update_ledger(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
-        let recycling = recycle(ports, config, &seen, &mut remembered.memory, now, &mut log).await;
+        let memory = &mut remembered.memory;
+        let recycling = match update_ledger(ports, config, &seen, memory, now, &mut log).await {
+            Ok(()) => recycle(ports, config, &seen, memory, now, &mut log).await,
+            // A pass the ledger could not learn may end a failure streak: recycle nothing.
+            Err(e) => {
+                RecycleReport::skipped(format!("build history unknown: nothing recycled ({e})"))
+            }
+        };
         let back_in_service =
             bring_back_returned(ports, config, &seen, &drains, now, &mut log).await;
         let dead_agents_removed = remove_dead_agents(ports, config, &seen, now, &mut log).await;

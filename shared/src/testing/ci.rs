@@ -32,6 +32,8 @@ pub struct FakeCi {
     run_states: HashMap<String, RunState>,
     /// Runs asked about, in order.
     pub asked_runs: Mutex<Vec<String>>,
+    /// `run_states` answers a 503.
+    runs_down: bool,
 }
 
 impl FakeCi {
@@ -65,6 +67,12 @@ impl FakeCi {
     /// The same server, where `run` stands as `state` (runs it does not name still run).
     pub fn with_run(mut self, run: &str, state: RunState) -> FakeCi {
         self.run_states.insert(run.to_owned(), state);
+        self
+    }
+
+    /// The same server, whose runs cannot be read (`run_states` answers a 503).
+    pub fn with_runs_down(mut self) -> FakeCi {
+        self.runs_down = true;
         self
     }
 
@@ -225,6 +233,9 @@ impl CiServer for FakeCi {
     async fn run_states(&self, runs: &[String]) -> Result<Vec<(String, RunState)>, CiError> {
         if let Ok(mut asked) = self.asked_runs.lock() {
             asked.extend(runs.iter().cloned());
+        }
+        if self.runs_down {
+            return Err(ci_down("http://ci/job/run/api/json"));
         }
         Ok((runs.iter())
             .map(|r| {

@@ -13,7 +13,8 @@ use crate::steps::run_log::RunLog;
 
 /// Samples the agents' runs and asks how the finished ones ended (one small read each,
 /// at most `ENDS_PER_PASS` a run). A CI server that cannot answer leaves them to ask
-/// again next run: nothing is forgotten for an outage.
+/// again next run (nothing is forgotten for an outage), and says so: the history is
+/// incomplete this run.
 pub async fn update_ledger(
     ports: &Ports,
     config: &ProtectConfig,
@@ -21,26 +22,31 @@ pub async fn update_ledger(
     memory: &mut Memory,
     now: DateTime<Utc>,
     log: &mut RunLog,
-) {
+) -> Result<(), String> {
     let Some(snapshot) = seen.snapshot.as_ref().filter(|_| config.recycle.enabled) else {
-        return;
+        return Ok(());
     };
     memory.ledger.sample(&snapshot.agents, now);
     let ask = memory.ledger.to_ask(&snapshot.agents);
-    if !ask.is_empty() {
-        match ports.ci.run_states(&ask).await {
-            Ok(states) => {
-                for (run, state) in states {
-                    memory.ledger.learn(&run, state);
-                }
+    let asked = match ask.is_empty() {
+        true => Ok(Vec::new()),
+        false => ports.ci.run_states(&ask).await,
+    };
+    let learnt = match asked {
+        Ok(states) => {
+            for (run, state) in states {
+                memory.ledger.learn(&run, state);
             }
-            Err(e) => {
-                tracing::warn!(error = %e, runs = ask.len(), "how runs ended is unknown; asked again next run");
-                log.problem(format!("run ledger: {e}"));
-            }
+            Ok(())
         }
-    }
+        Err(e) => {
+            tracing::warn!(error = %e, runs = ask.len(), "how runs ended is unknown; asked again next run");
+            log.problem(format!("run ledger: {e}"));
+            Err(e.to_string())
+        }
+    };
     memory.ledger.prune(now);
+    learnt
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub struct Recycle {
 }
 
 impl RecycleReport {
-    fn skipped(reason: String) -> RecycleReport {
+    pub(crate) fn skipped(reason: String) -> RecycleReport {
         RecycleReport {
             status: RecycleStatus::Skipped,
             reason: Some(reason),

@@ -1,8 +1,9 @@
 use rules::CiSnapshot;
 use rules::health::Outcome;
-use rules::ledger::{RunEnd, RunState};
+use rules::ledger::{RunEnd, RunState, Sighting};
 use shared::testing::{FakeCi, agent, ago, group_instance, now};
 
+use crate::memory::Memory;
 use crate::test_world::{launched, saved_memory, world_with_ci};
 
 const RUN: &str = "http://ci/job/team/job/api/job/main/12/";
@@ -57,5 +58,73 @@ async fn a_pipeline_run_seen_on_an_agent_counts_toward_its_use_limit() {
         w.ci.asked_runs(),
         vec![RUN],
         "an ended run is never asked again"
+    );
+}
+
+/// A run whose end cannot be read may be the pass that ends a failure streak: with the
+/// history incomplete, nothing is recycled this run (which fails visibly), and the run is
+/// asked again next time. i-1 failed three jobs that passed on i-2; its newest run's end
+/// is unreadable.
+#[tokio::test]
+async fn runs_that_cannot_be_read_recycle_nothing_and_are_asked_again() {
+    let ended = |job: &str, agent: &str, outcome: Outcome| Sighting {
+        run: format!("http://ci/job/{job}/{agent}/"),
+        agent: agent.into(),
+        first_seen: ago(600),
+        last_seen: ago(600),
+        ended: Some(RunEnd {
+            at: ago(500),
+            outcome,
+        }),
+    };
+    let mut memory = Memory::default();
+    for job in ["api", "web", "cli"] {
+        memory
+            .ledger
+            .sightings
+            .push(ended(job, "i-1", Outcome::Failed));
+        memory
+            .ledger
+            .sightings
+            .push(ended(job, "i-2", Outcome::Passed));
+    }
+    memory.ledger.sightings.push(Sighting {
+        ended: None,
+        ..ended("deploy", "i-1", Outcome::Passed)
+    });
+    let newest = memory.ledger.sightings[6].run.clone();
+    let both = Some(CiSnapshot {
+        agents: vec![agent("i-1").build(), agent("i-2").build()],
+        queue: vec![],
+    });
+    let ci = FakeCi::answering(both).with_runs_down();
+    let w = world_with_ci(
+        vec![
+            group_instance("i-1").protected().build(),
+            group_instance("i-2").build(),
+        ],
+        ci,
+        vec![
+            launched("i-1", 3600, "running"),
+            launched("i-2", 3600, "running"),
+        ],
+    );
+    memory.save(w.store.as_ref()).await.expect("saves");
+    let first = w.protector.run(now()).await.expect_err("fails visibly");
+    assert!(first.to_string().contains("run ledger"), "{first}");
+    assert!(
+        w.ci.taken_offline().is_empty(),
+        "nothing recycled on a partial history"
+    );
+    w.protector.run(now()).await.expect_err("fails visibly");
+    assert_eq!(
+        w.ci.asked_runs(),
+        vec![newest.clone(), newest.clone()],
+        "asked again"
+    );
+    let kept = saved_memory(&w.store).await.ledger.sightings;
+    assert!(
+        kept.iter().any(|s| s.run == newest && s.ended.is_none()),
+        "nothing forgotten"
     );
 }
