@@ -237,6 +237,18 @@ impl LocalAws {
         aws_sdk_cloudwatch::Client::from_conf(conf)
     }
 
+    /// The names of the metrics published in `namespace` (ListMetrics).
+    pub async fn metric_names(&self, namespace: &str) -> Vec<String> {
+        let listed = (self.cloudwatch().await.list_metrics())
+            .namespace(namespace)
+            .send()
+            .await
+            .expect("ListMetrics");
+        (listed.metrics().iter())
+            .filter_map(|m| m.metric_name().map(str::to_owned))
+            .collect()
+    }
+
     /// Forgets everything both emulators hold (moto `POST /moto-api/reset`, ministack
     /// `POST /_ministack/reset`).
     pub fn reset(&self) {

@@ -5,15 +5,12 @@
 
 mod support;
 
-use std::time::Duration;
-
 use chrono::{TimeZone, Utc};
 use fake_ci::{FakeState, Kind};
 use rules::health::Outcome;
 use rules::ledger::{RunEnd, RunState};
 use serde_json::json;
 use shared::ci::CiKind;
-use shared::config::{CiConfig, CredentialSource, Credentials, Secret};
 use shared::ports::CiServer;
 use support::{basic, get};
 
@@ -40,25 +37,10 @@ fn state() -> FakeState {
 }
 
 fn client(kind: Kind, addr: std::net::SocketAddr, page_size: u32) -> std::sync::Arc<dyn CiServer> {
-    let (kind, user, token) = match kind {
-        Kind::Jenkins => (CiKind::Jenkins, Some("ci".to_owned()), "tok"),
-        Kind::TeamCity => (CiKind::TeamCity, None, "tc-token"),
-    };
-    let config = CiConfig {
-        kind,
-        url: format!("http://{addr}"),
-        credentials: CredentialSource::Anonymous,
-        timeout: Duration::from_secs(5),
-        max_response_bytes: 1 << 20,
-        page_size,
-    };
-    let credentials = Credentials {
-        user,
-        token: Secret::new(token),
-    };
-    shared::ci::connect(&config, Some(credentials))
-        .expect("client")
-        .0
+    match kind {
+        Kind::Jenkins => support::adapters(CiKind::Jenkins, addr, Some("ci"), "tok", page_size).0,
+        Kind::TeamCity => support::adapters(CiKind::TeamCity, addr, None, "tc-token", page_size).0,
+    }
 }
 
 fn at(ms: i64) -> chrono::DateTime<Utc> {

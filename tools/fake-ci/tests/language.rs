@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use fake_ci::{FakeState, Kind};
 use rules::label_expr::LabelExpr;
 use rules::model::{Demand, Waiting};
@@ -14,7 +12,6 @@ use rules::why::read_why;
 use rules::workload::compute_workloads;
 use serde_json::json;
 use shared::ci::CiKind;
-use shared::config::{CiConfig, CredentialSource, Credentials, Secret};
 use shared::ports::CiServer;
 use support::{basic, get};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -22,21 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 fn client(addr: std::net::SocketAddr) -> std::sync::Arc<dyn CiServer> {
-    let config = CiConfig {
-        kind: CiKind::Jenkins,
-        url: format!("http://{addr}"),
-        credentials: CredentialSource::Anonymous,
-        timeout: Duration::from_secs(5),
-        max_response_bytes: 1 << 20,
-        page_size: 100,
-    };
-    let credentials = Credentials {
-        user: Some("ci".to_owned()),
-        token: Secret::new("tok"),
-    };
-    shared::ci::connect(&config, Some(credentials))
-        .expect("client")
-        .0
+    support::adapters(CiKind::Jenkins, addr, Some("ci"), "tok", 100).0
 }
 
 fn pool(label: &str) -> Pool {

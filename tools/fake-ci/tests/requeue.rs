@@ -3,13 +3,13 @@
 //! `build`, and a request Jenkins merges into an equal queued item (303) or refuses (302)
 //! is "not queued", never a queued retry.
 
+mod support;
+
 use std::collections::BTreeMap;
-use std::time::Duration;
 
 use fake_ci::{FakeState, Kind};
 use serde_json::json;
 use shared::ci::{CiKind, Problem};
-use shared::config::{CiConfig, CredentialSource, Credentials, Secret};
 use shared::ports::builds::{BuildRef, Requeue};
 
 fn requeue(job: &str, parameters: &[(&str, &str)]) -> Requeue {
@@ -46,19 +46,7 @@ async fn jenkins_requeue_sends_what_the_job_declares_and_tells_merged_and_refuse
     }))
     .expect("valid state");
     let (addr, app) = fake_ci::spawn(Kind::Jenkins, state).await.expect("starts");
-    let config = CiConfig {
-        kind: CiKind::Jenkins,
-        url: format!("http://{addr}"),
-        credentials: CredentialSource::Anonymous,
-        timeout: Duration::from_secs(5),
-        max_response_bytes: 1 << 20,
-        page_size: 100,
-    };
-    let credentials = Credentials {
-        user: Some("ci".into()),
-        token: Secret::new("pw"),
-    };
-    let (_, builds) = shared::ci::connect(&config, Some(credentials)).expect("client");
+    let (_, builds) = support::adapters(CiKind::Jenkins, addr, Some("ci"), "pw", 100);
 
     let retry = requeue(
         "app",

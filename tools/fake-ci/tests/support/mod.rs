@@ -114,3 +114,28 @@ fn dechunk(mut body: &str) -> String {
 pub async fn get(addr: SocketAddr, target: &str, headers: &[(&str, &str)]) -> Reply {
     request(addr, "GET", target, headers, "").await
 }
+
+/// ci-fleet's own adapters (CI port and build port) against a fake at `addr`, logged in as
+/// `user` (none: a TeamCity bearer token) with `token`: the wire tests check that the fake
+/// answers what the real adapters read.
+pub fn adapters(
+    kind: shared::ci::CiKind,
+    addr: SocketAddr,
+    user: Option<&str>,
+    token: &str,
+    page_size: u32,
+) -> shared::ci::CiPorts {
+    let config = shared::config::CiConfig {
+        kind,
+        url: format!("http://{addr}"),
+        credentials: shared::config::CredentialSource::Anonymous,
+        timeout: std::time::Duration::from_secs(5),
+        max_response_bytes: 1 << 20,
+        page_size,
+    };
+    let credentials = shared::config::Credentials {
+        user: user.map(str::to_owned),
+        token: shared::config::Secret::new(token),
+    };
+    shared::ci::connect(&config, Some(credentials)).expect("the adapters connect")
+}
